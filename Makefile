@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: MIT
+# silo: one non-recursive Makefile. `make` builds static binaries into build/,
+# `make debug` the ASan+UBSan variant into build/debug/, `make check` runs every test.
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+B := build
+DEPS := $(B)/deps
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wno-format-nonliteral
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -I server -I $(B)/gen -I $(DEPS)/include -MMD -MP
+CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+LDFLAGS_STATIC := -static -Wl,-z,relro -Wl,-z,now
+LIBS := -L$(DEPS)/lib -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lkmod -llzma -ljansson -lsqlite3 -lsodium \
+	-lpthread -ldl -lm
+
+# The sanitizer variant links dynamically (ASan cannot be static) and lives in build/debug/.
+SAN ?= address,undefined
+DCFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover=all
+
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+GEN_SRC := $(B)/gen/assets.c $(B)/gen/default_conf.c
+ASSETS := $(sort $(wildcard server/assets/*))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+OBJ := $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRC) $(GEN_SRC:$(B)/%=%))
+DOBJ := $(patsubst %.c,$(B)/dobj/%.o,$(SERVER_SRC) $(GEN_SRC:$(B)/%=%))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+DUNIT_BIN := $(patsubst tests/unit/%.c,$(B)/debug/tests/%,$(UNIT_SRC))
+DEPS_STAMP := $(DEPS)/.ready
+
+# Keep intermediate objects so make never prints after the test summary.
+.SECONDARY:
+
+.PHONY: all deps debug check unit run dev fuzz bench clean distclean image
+all: $(B)/silo
+
+# The dependency step runs once per make invocation; it is quick when nothing is missing.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh scripts/deps-curl.sh scripts/deps-kmod.sh
+	scripts/deps.sh
+	touch $@
+
+$(B)/gen/assets.c: scripts/embed-assets.py $(ASSETS)
+	@mkdir -p $(@D)
+	python3 scripts/embed-assets.py $@ $(ASSETS)
+
+$(B)/gen/default_conf.c: scripts/embed-file.py config/silo.conf
+	@mkdir -p $(@D)
+	python3 scripts/embed-file.py $@ config_default_text config/silo.conf
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
+$(B)/dobj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(DCFLAGS) -c $< -o $@
+$(B)/dobj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(DCFLAGS) -c $< -o $@
+
+$(B)/silo: $(B)/obj/server/main.o $(OBJ)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+$(B)/debug/silo: $(B)/dobj/server/main.o $(DOBJ)
+	@mkdir -p $(@D)
+	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DOBJ)
+	@mkdir -p $(@D)
+	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
+
+debug: $(B)/debug/silo $(DUNIT_BIN)
+unit: $(UNIT_BIN) $(DUNIT_BIN)
+
+check: $(B)/silo $(UNIT_BIN) debug
+	tests/run.sh
+
+dev: $(B)/silo
+	scripts/dev.sh
+
+run: dev
+
+fuzz: | $(DEPS_STAMP)
+	scripts/fuzz.sh
+
+bench: $(B)/silo
+	bench/bench.sh
+
+clean:
+	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/silo
+distclean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj $(B)/dobj -name '*.d' 2>/dev/null)

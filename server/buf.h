@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// A growable byte buffer with a sticky out-of-memory flag, so renderers can append freely
+// and check once at the end.
+#pragma once
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len, cap;
+	size_t max;   // 0: unlimited; appends past it set oom
+	bool oom;     // an append failed: contents are incomplete
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+// Ensures room for extra more bytes; -1 (and oom set) on failure.
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_putc(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+// Drops the first n bytes.
+void buf_consume(struct buf *b, size_t n);
+// Returns a NUL-terminated view (the NUL is not counted in len); NULL on oom.
+const char *buf_cstr(struct buf *b);

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+// The server's settings: compiled-in defaults, a config file, then flags.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static int set_long(long *out, const char *v, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int set_str(char *out, size_t outsz, const char *v)
+{
+	if (strlen(v) >= outsz)
+		return -1;
+	strcpy(out, v);
+	return 0;
+}
+
+static int add_listen(struct config *c, const char *v, char *err, size_t errsz)
+{
+	char copy[1024];
+	if (set_str(copy, sizeof(copy), v) < 0) {
+		snprintf(err, errsz, "listen: value too long");
+		return -1;
+	}
+	for (char *save, *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char host[CONFIG_MAX_ADDR];
+		int port;
+		// listen[] entries hold CONFIG_MAX_ADDR bytes; a host that fits `host` can still
+		// come with brackets, a port and any number of leading zeros.
+		if (strlen(tok) >= CONFIG_MAX_ADDR ||
+		    config_split_addr(tok, host, sizeof(host), &port) < 0) {
+			snprintf(err, errsz, "listen: '%s' is not ADDRESS:PORT", tok);
+			return -1;
+		}
+		if (c->nlisten >= CONFIG_MAX_LISTEN) {
+			snprintf(err, errsz, "listen: more than %d addresses", CONFIG_MAX_LISTEN);
+			return -1;
+		}
+		strcpy(c->listen[c->nlisten++], tok);
+	}
+	return 0;
+}
+
+static const struct {
+	const char *key;
+	size_t off;
+	long min, max;
+} longs[] = {
+	{"max_body_bytes", offsetof(struct config, max_body_bytes), 1024, 1L << 40},
+	{"max_conns_per_addr", offsetof(struct config, max_conns_per_addr), 1, 100000},
+	{"max_conns", offsetof(struct config, max_conns), 1, 1000000},
+	{"header_timeout", offsetof(struct config, header_timeout), 1, 3600},
+	{"body_timeout", offsetof(struct config, body_timeout), 1, 86400},
+	{"idle_timeout", offsetof(struct config, idle_timeout), 1, 86400},
+	{"shutdown_timeout", offsetof(struct config, shutdown_timeout), 0, 3600},
+};
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
+		if (strcmp(key, longs[i].key) != 0)
+			continue;
+		if (set_long((long *)((char *)c + longs[i].off), value, longs[i].min, longs[i].max) < 0) {
+			snprintf(err, errsz, "%s: '%s' is not a number from %ld to %ld", key, value,
+				 longs[i].min, longs[i].max);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "listen") == 0) {
+		c->nlisten = 0; // a file's listen line replaces the defaults' list
+		return add_listen(c, value, err, errsz);
+	}
+	if (strcmp(key, "data") == 0 || strcmp(key, "base_url") == 0 ||
+	    strcmp(key, "password_cost") == 0) {
+		int r = key[0] == 'd'   ? set_str(c->data, sizeof(c->data), value)
+			: key[0] == 'b' ? set_str(c->base_url, sizeof(c->base_url), value)
+					: set_str(c->password_cost, sizeof(c->password_cost), value);
+		if (r < 0) {
+			snprintf(err, errsz, "%s: value too long", key);
+			return -1;
+		}
+		if (key[0] == 'p' && strcmp(value, "interactive") && strcmp(value, "moderate")) {
+			snprintf(err, errsz, "password_cost: '%s' is not interactive or moderate", value);
+			return -1;
+		}
+		if (key[0] == 'b' && *value && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
+			snprintf(err, errsz, "base_url: '%s' does not start with http:// or https://", value);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errsz, "unknown setting '%s'", key);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int config_parse(struct config *c, const char *text, const char *name, char *err, size_t errsz)
+{
+	int lineno = 0;
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		char line[2048];
+		if (n >= sizeof(line)) {
+			snprintf(err, errsz, "%s:%d: line too long", name, lineno);
+			return -1;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl ? 1 : 0);
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *l = trim(line);
+		if (!*l)
+			continue;
+		char *eq = strchr(l, '=');
+		if (!eq) {
+			snprintf(err, errsz, "%s:%d: expected 'key = value'", name, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		char msg[256];
+		if (config_set(c, trim(l), trim(eq + 1), msg, sizeof(msg)) < 0) {
+			snprintf(err, errsz, "%s:%d: %s", name, lineno, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_defaults(struct config *c, char *err, size_t errsz)
+{
+	memset(c, 0, sizeof(*c));
+	return config_parse(c, config_default_text, "config/silo.conf (built in)", err, errsz);
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char text[65536];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	int toolong = !feof(f);
+	fclose(f);
+	if (toolong) {
+		snprintf(err, errsz, "%s: larger than %zu bytes", path, sizeof(text) - 1);
+		return -1;
+	}
+	text[n] = '\0';
+	if (memchr(text, '\0', n)) {
+		snprintf(err, errsz, "%s: not a text file", path);
+		return -1;
+	}
+	return config_parse(c, text, path, err, errsz);
+}
+
+int config_split_addr(const char *addr, char *host, size_t hostsz, int *port)
+{
+	const char *colon;
+	size_t hl;
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+		if (!rb || rb[1] != ':')
+			return -1;
+		hl = (size_t)(rb - addr - 1);
+		if (hl + 1 > hostsz)
+			return -1;
+		memcpy(host, addr + 1, hl);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
+			return -1;
+		hl = (size_t)(colon - addr);
+		if (hl + 1 > hostsz)
+			return -1;
+		memcpy(host, addr, hl);
+	}
+	host[hl] = '\0';
+	long p;
+	if (!hl || set_long(&p, colon + 1, 0, 65535) < 0)
+		return -1;
+	*port = (int)p;
+	return 0;
+}

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// The server's settings: built-in defaults (config/silo.conf, compiled in), then a config
+// file, then command-line flags.
+#pragma once
+#include <limits.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_ADDR 128
+
+struct config {
+	char data[PATH_MAX];
+	char listen[CONFIG_MAX_LISTEN][CONFIG_MAX_ADDR];
+	size_t nlisten;
+	int listen_from_flags;   // flags replace the file's list instead of adding to it
+	char base_url[256];
+	long max_body_bytes;
+	long max_conns_per_addr;
+	long max_conns;
+	long header_timeout, body_timeout, idle_timeout, shutdown_timeout;   // seconds
+	char password_cost[16];
+};
+
+// Fills c with the compiled-in defaults. 0 / -1 (err says why).
+int config_defaults(struct config *c, char *err, size_t errsz);
+// Applies a config file's text; name is used in messages ("FILE:LINE: problem").
+int config_parse(struct config *c, const char *text, const char *name, char *err, size_t errsz);
+// Reads and applies a file. 0 / -1.
+int config_load(struct config *c, const char *path, char *err, size_t errsz);
+// Sets one key; a listen value may hold several space-separated addresses. 0 / -1.
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz);
+
+// Splits "HOST:PORT" or "[V6]:PORT" into host (without brackets) and port. 0 / -1.
+int config_split_addr(const char *addr, char *host, size_t hostsz, int *port);
+
+// The compiled-in copy of config/silo.conf.
+extern const char config_default_text[];

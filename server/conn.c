@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: MIT
+// Client connections: the request/response state machine, timeouts and per-address caps.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "http.h"
+#include "log.h"
+#include "response.h"
+#include "server.h"
+#include "util.h"
+#include "web.h"
+
+#define IN_CAP (HTTP_MAX_HEAD + 65536)   // bytes buffered ahead of parsing
+#define OUT_HIGH_WATER (256 * 1024)      // stop reading pipelined requests above this
+#define LINGER_MS 2000                   // drain the client's excess input before closing
+
+enum conn_state { C_HEAD, C_BODY, C_LINGER };
+
+struct conn {
+	struct server *srv;
+	struct conn *prev, *next;
+	int fd;
+	char peer[64];
+	enum conn_state state;
+	struct buf in, out;
+	size_t out_off;
+	struct http_request req;     // valid in C_BODY
+	struct buf body;
+	struct http_chunked chunked;
+	struct http_response resp;
+	struct ev_timer timer;
+	int64_t started_ms;          // first byte of the current request
+	bool closing;                // close (lingering) once out is written
+	bool head_started;
+};
+
+// Per-address counts: a small chained hash table.
+struct addr_slot {
+	struct addr_slot *next;
+	unsigned count;
+	char addr[64];
+};
+#define ADDR_BUCKETS 1024
+
+static unsigned addr_hash(const char *a)
+{
+	unsigned h = 2166136261u;
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 16777619u;
+	return h % ADDR_BUCKETS;
+}
+
+static struct addr_slot *addr_find(struct server *s, const char *a, bool create)
+{
+	if (!s->addrs && !(s->addrs = calloc(ADDR_BUCKETS, sizeof(*s->addrs))))
+		return NULL;
+	struct addr_slot **b = &s->addrs[addr_hash(a)];
+	for (struct addr_slot *p = *b; p; p = p->next)
+		if (strcmp(p->addr, a) == 0)
+			return p;
+	if (!create)
+		return NULL;
+	struct addr_slot *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	snprintf(p->addr, sizeof(p->addr), "%s", a);
+	p->next = *b;
+	*b = p;
+	return p;
+}
+
+static void addr_release(struct server *s, const char *a)
+{
+	struct addr_slot **b = &s->addrs[addr_hash(a)];
+	for (struct addr_slot *p = *b; p; b = &p->next, p = p->next) {
+		if (strcmp(p->addr, a) != 0)
+			continue;
+		if (--p->count == 0) {
+			*b = p->next;
+			free(p);
+		}
+		return;
+	}
+}
+
+static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
+static void on_timer(struct ev_loop *loop, void *arg);
+static void process(struct conn *c);
+
+static void arm(struct conn *c, long seconds)
+{
+	ev_timer_set(c->srv->loop, &c->timer, seconds * 1000, on_timer, c);
+}
+
+void conn_open(struct server *s, int fd, const char *peer)
+{
+	struct addr_slot *slot = addr_find(s, peer, false);
+	// Over a cap: no response, the client sees the connection closed and may retry later.
+	if ((long)s->nconns >= s->cfg.max_conns ||
+	    (slot && (long)slot->count >= s->cfg.max_conns_per_addr)) {
+		log_warn("conn_open: refusing %s: connection cap reached", peer);
+		close(fd);
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c || !(slot = addr_find(s, peer, true))) {
+		free(c);
+		close(fd);
+		return;
+	}
+	slot->count++;
+	c->srv = s;
+	c->fd = fd;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	buf_init(&c->in);
+	buf_init(&c->out);
+	buf_init(&c->body);
+	resp_init(&c->resp);
+	if (ev_add(s->loop, fd, EV_READ, on_io, c) < 0) {
+		addr_release(s, peer);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	arm(c, s->cfg.idle_timeout);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+	(void)why;
+	struct server *s = c->srv;
+	ev_timer_cancel(s->loop, &c->timer);
+	ev_del(s->loop, c->fd);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	addr_release(s, c->peer);
+	http_request_free(&c->req);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	buf_free(&c->body);
+	resp_free(&c->resp);
+	free(c);
+	if (s->draining && !s->nconns)
+		ev_stop(s->loop);
+}
+
+// An error answered before the request could be handled: reply and close.
+static void fail(struct conn *c, int status, const char *msg)
+{
+	resp_reset(&c->resp);
+	resp_error(&c->resp, status, msg);
+	c->resp.close = true;
+	resp_serialize(&c->resp, &c->out, false, false, false);
+	log_info("%s - %d %zuB %s", c->state == C_BODY && c->req.method_name ? c->req.method_name : "-",
+		 status, c->resp.body.len, c->peer);
+	c->closing = true;
+	http_request_free(&c->req);
+	c->state = C_HEAD;
+}
+
+static const char *status_message(int status)
+{
+	switch (status) {
+	case 414: return "request line too long";
+	case 431: return "request headers too large";
+	case 413: return "request body too large";
+	case 417: return "unsupported Expect header";
+	case 501: return "method or transfer coding not implemented";
+	case 505: return "HTTP version not supported";
+	case 500: return "out of memory";
+	default: return "malformed request";
+	}
+}
+
+static void respond(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct http_request *req = &c->req;
+	resp_reset(&c->resp);
+	struct web_req w = {
+		.srv = s,
+		.http = req,
+		.body = c->body.data ? c->body.data : "",
+		.body_len = c->body.len,
+		.peer = c->peer,
+		.tls = false,
+	};
+	web_handle(&w, &c->resp);
+	bool keep = req->keep_alive && !c->resp.close && !s->draining;
+	size_t before = c->out.len;
+	resp_serialize(&c->resp, &c->out, req->method == HTTP_HEAD || c->resp.status == 304, keep,
+		       false);
+	double ms = (double)(util_now_ms() - c->started_ms);
+	log_info("%s %.200s %d %zuB %.0fms %s", req->method_name, req->target, c->resp.status,
+		 c->out.len - before, ms, c->peer);
+	if (!keep)
+		c->closing = true;
+	http_request_free(req);
+	buf_reset(&c->body);
+	if (c->body.cap > 65536)
+		buf_free(&c->body); // do not keep a large upload's memory around
+	c->state = C_HEAD;
+	c->head_started = false;
+}
+
+// Starts the body phase after a head; returns false when the request was refused.
+static bool start_body(struct conn *c)
+{
+	struct http_request *req = &c->req;
+	long max = c->srv->cfg.max_body_bytes;
+	if (req->content_length > max) {
+		fail(c, 413, "request body too large");
+		return false;
+	}
+	buf_reset(&c->body);
+	http_chunked_init(&c->chunked);
+	if (req->chunked || req->content_length > 0) {
+		c->state = C_BODY;
+		arm(c, c->srv->cfg.body_timeout);
+		if (req->expect_continue)
+			buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+	}
+	return true;
+}
+
+// Moves body bytes from in to body; true when the body is complete.
+static bool read_body(struct conn *c)
+{
+	struct http_request *req = &c->req;
+	if (!req->chunked) {
+		size_t need = (size_t)req->content_length - c->body.len;
+		size_t n = c->in.len < need ? c->in.len : need;
+		if (buf_append(&c->body, c->in.data, n) < 0) {
+			fail(c, 500, "out of memory");
+			return false;
+		}
+		buf_consume(&c->in, n);
+		return c->body.len == (size_t)req->content_length;
+	}
+	size_t used = 0;
+	int r = http_chunked_feed(&c->chunked, c->in.data, c->in.len, &c->body,
+				  (size_t)c->srv->cfg.max_body_bytes, &used);
+	buf_consume(&c->in, used);
+	if (r == HTTP_CHUNKED_DONE)
+		return true;
+	if (r != HTTP_CHUNKED_MORE)
+		fail(c, r, r == 413 ? "request body too large" : "malformed chunked body");
+	return false;
+}
+
+// Parses and answers as many complete requests as the input holds (pipelining), in order.
+static void process(struct conn *c)
+{
+	while (!c->closing && c->out.len - c->out_off < OUT_HIGH_WATER) {
+		if (c->state == C_HEAD) {
+			if (!c->in.len)
+				break;
+			if (!c->head_started) {
+				c->head_started = true;
+				c->started_ms = util_now_ms();
+				arm(c, c->srv->cfg.header_timeout); // whole head within this time
+			}
+			int r = http_parse_head(c->in.data, c->in.len, &c->req);
+			if (r == HTTP_PARSE_INCOMPLETE)
+				break;
+			if (r != HTTP_PARSE_OK) {
+				fail(c, r, status_message(r));
+				break;
+			}
+			buf_consume(&c->in, c->req.head_len);
+			if (!start_body(c))
+				break;
+			if (c->state == C_HEAD) {
+				respond(c);
+				continue;
+			}
+		}
+		if (c->state == C_BODY) {
+			if (!read_body(c))
+				break;
+			respond(c);
+		}
+	}
+}
+
+static void linger_start(struct conn *c)
+{
+	// Half-close and read what the client still sends, so the kernel does not answer
+	// unread input with a reset that destroys our response (RFC 9112 9.6).
+	shutdown(c->fd, SHUT_WR);
+	c->state = C_LINGER;
+	ev_mod(c->srv->loop, c->fd, EV_READ);
+	ev_timer_set(c->srv->loop, &c->timer, LINGER_MS, on_timer, c);
+}
+
+// Writes pending output. Returns -1 when the connection was closed.
+static int flush(struct conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			conn_close(c, "write failed");
+			return -1;
+		}
+		c->out_off += (size_t)n;
+		// Progress: the client is reading. A head or body deadline keeps running.
+		if (c->state == C_HEAD && !c->head_started)
+			arm(c, c->srv->cfg.idle_timeout);
+	}
+	if (c->out_off == c->out.len) {
+		buf_reset(&c->out);
+		c->out_off = 0;
+		if (c->out.cap > 1 << 20)
+			buf_free(&c->out);
+		if (c->closing) {
+			linger_start(c);
+			return 0;
+		}
+	}
+	// Stop reading while the input buffer is full or the connection is on its way out,
+	// so a level-triggered read event cannot spin.
+	unsigned want = (c->in.len < IN_CAP && !c->closing ? EV_READ : 0) |
+			(c->out_off < c->out.len ? EV_WRITE : 0);
+	ev_mod(c->srv->loop, c->fd, want);
+	return 0;
+}
+
+// Reads what is available. 0, 1 at end of input, -1 when the connection was closed.
+static int fill(struct conn *c)
+{
+	for (int i = 0; i < 4 && c->in.len < IN_CAP; i++) {
+		if (buf_reserve(&c->in, 16384) < 0) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+		size_t room = c->in.cap - c->in.len - 1;
+		if (room > IN_CAP - c->in.len)
+			room = IN_CAP - c->in.len;
+		ssize_t n = read(c->fd, c->in.data + c->in.len, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n == 0)
+			return 1;
+		if (n < 0) {
+			conn_close(c, "read failed");
+			return -1;
+		}
+		c->in.len += (size_t)n;
+		if ((size_t)n < room)
+			return 0;
+	}
+	return 0;
+}
+
+static void linger_read(struct conn *c)
+{
+	char sink[16384];
+	for (;;) {
+		ssize_t n = read(c->fd, sink, sizeof(sink));
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		conn_close(c, "lingering close done");
+		return;
+	}
+}
+
+static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	struct conn *c = arg;
+	if (c->state == C_LINGER) {
+		linger_read(c);
+		return;
+	}
+	if ((events & EV_WRITE) && flush(c) < 0)
+		return;
+	if (c->state == C_LINGER)
+		return;
+	int r = events & EV_READ ? fill(c) : 0;
+	if (r < 0)
+		return;
+	process(c);
+	if (r == 1) {
+		// The client finished sending: answer what it asked, then close.
+		if (c->out_off == c->out.len) {
+			conn_close(c, "peer closed");
+			return;
+		}
+		c->closing = true;
+	}
+	flush(c);
+}
+
+static void on_timer(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct conn *c = arg;
+	if (c->state == C_LINGER || c->out_off < c->out.len || !c->head_started) {
+		conn_close(c, "timeout");
+		return;
+	}
+	// A client that started a request and did not finish it in time.
+	fail(c, 408, "request not received in time");
+	flush(c);
+}
+
+void conn_drain_all(struct server *s)
+{
+	struct conn *next;
+	for (struct conn *c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->state == C_HEAD && !c->head_started && c->out_off == c->out.len)
+			conn_close(c, "server stopping");
+	}
+}
+
+void conn_close_all(struct server *s)
+{
+	while (s->conns)
+		conn_close(s->conns, "server stopped");
+}

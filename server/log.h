@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+// Logging to stderr, one line per event, and the die() family for set-up code.
+#pragma once
+#include <stdnoreturn.h>
+
+void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_info(...) log_msg("info", __VA_ARGS__)
+#define log_warn(...) log_msg("warn", __VA_ARGS__)
+#define log_err(...) log_msg("error", __VA_ARGS__)
+
+// Set-up code that cannot go on: prints "silo: MESSAGE" (and strerror(errno)) and exits 1.
+noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

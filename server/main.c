@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+// silo: the server's command line. `serve` runs the server; `admin-token` prints a setup link.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+#include "version.h"
+
+#define SYSTEM_CONFIG "/etc/silo/silo.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: silo serve [--config FILE] [--data DIR] [--listen ADDR:PORT]... [--base-url URL]\n"
+		"       silo admin-token [--config FILE] [--data DIR] [--base-url URL]\n"
+		"       silo version\n"
+		"\n"
+		"Defaults come from the built-in config/silo.conf, then " SYSTEM_CONFIG
+		" (or --config FILE),\nthen the flags.\n");
+}
+
+// Settings: built-in defaults, the config file, then flags.
+static void load_config(int argc, char **argv, struct config *c)
+{
+	char err[512];
+	if (config_defaults(c, err, sizeof(err)) < 0)
+		die("%s", err);
+	const char *file = NULL;
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--config") == 0)
+			file = argv[i + 1];
+	if (!file && access(SYSTEM_CONFIG, F_OK) == 0)
+		file = SYSTEM_CONFIG;
+	if (file && config_load(c, file, err, sizeof(err)) < 0)
+		die("%s", err);
+
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},  {"base-url", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+	};
+	bool listen_flag = false;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *key = o == 'd' ? "data" : o == 'l' ? "listen" : o == 'b' ? "base_url" : NULL;
+		if (o == 'c')
+			continue;
+		if (o == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (!key) {
+			usage(stderr);
+			exit(2);
+		}
+		if (o == 'l' && listen_flag) {
+			// Repeated --listen adds; the first replaced the file's list.
+			if (c->nlisten >= CONFIG_MAX_LISTEN)
+				die("--listen: more than %d addresses", CONFIG_MAX_LISTEN);
+			char host[CONFIG_MAX_ADDR];
+			int port;
+			if (config_split_addr(optarg, host, sizeof(host), &port) < 0)
+				die("--listen: '%s' is not ADDRESS:PORT", optarg);
+			snprintf(c->listen[c->nlisten++], CONFIG_MAX_ADDR, "%s", optarg);
+			continue;
+		}
+		listen_flag |= o == 'l';
+		if (config_set(c, key, optarg, err, sizeof(err)) < 0)
+			die("--%s", err);
+	}
+	if (optind < argc)
+		die("unexpected argument '%s' (see silo --help)", argv[optind]);
+}
+
+static struct store *open_store(const struct config *c)
+{
+	if (mkdir(c->data, 0700) < 0 && errno != EEXIST)
+		die_errno("cannot create the data directory %s", c->data);
+	struct store *s = store_open(c->data);
+	if (!s)
+		die("cannot open the store in %s (see the message above)", c->data);
+	return s;
+}
+
+static void print_setup_line(struct store *s, const char *base_url)
+{
+	char token[TOKEN_HEX_LEN + 1];
+	if (auth_setup_token_new(s, util_unix_now(), token) < 0)
+		die("cannot save a setup token");
+	// The exact form tools and the appliance console look for.
+	fprintf(stderr, "silo: setup: %s/setup/%s\n", base_url, token);
+	fflush(stderr);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct config c;
+	load_config(argc, argv, &c);
+	if (!c.nlisten)
+		die("no listen address (use --listen ADDR:PORT)");
+	struct store *st = open_store(&c);
+	if (strcmp(c.password_cost, "moderate") == 0)
+		auth_set_pwhash_cost(crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE);
+	static struct server srv;
+	if (server_init(&srv, &c, st) < 0)
+		die("cannot start the server (see the messages above)");
+	log_info("silo %s serving %s (data %s, store schema %d)", SILO_VERSION, srv.base_url,
+		 c.data, store_schema_version(st));
+	int need = auth_setup_needed(st);
+	if (need < 0)
+		die("cannot read the store");
+	if (need)
+		print_setup_line(st, srv.base_url);
+	int r = server_run(&srv);
+	server_fini(&srv);
+	store_close(st);
+	log_info("silo stopped");
+	return r < 0 ? 1 : 0;
+}
+
+static int cmd_admin_token(int argc, char **argv)
+{
+	struct config c;
+	load_config(argc, argv, &c);
+	char url[256], host[256];
+	bool tls;
+	if (server_base_url(&c, url, sizeof(url), host, sizeof(host), &tls) < 0)
+		die("cannot make a base URL; pass --base-url URL");
+	struct store *st = open_store(&c);
+	if (auth_setup_needed(st) == 0)
+		fprintf(stderr, "silo: note: this server already has an administrator; a setup "
+				"link only works before setup is done\n");
+	print_setup_line(st, url);
+	store_close(st);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		die("libsodium failed to initialise");
+	const char *cmd = argc > 1 ? argv[1] : "";
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "admin-token") == 0)
+		return cmd_admin_token(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("silo %s\n", SILO_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	if (*cmd)
+		fprintf(stderr, "silo: unknown command '%s'\n", cmd);
+	return 2;
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// An HTTP response being built by a handler, and its serialization onto the wire.
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "http.h"
+#include "log.h"
+#include "response.h"
+
+void resp_init(struct http_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->headers);
+	buf_init(&r->body);
+	r->status = 200;
+}
+
+void resp_free(struct http_response *r)
+{
+	buf_free(&r->headers);
+	buf_free(&r->body);
+}
+
+void resp_reset(struct http_response *r)
+{
+	buf_reset(&r->headers);
+	buf_reset(&r->body);
+	r->status = 200;
+	r->static_body = NULL;
+	r->static_len = 0;
+	r->close = false;
+	r->shell_page = false;
+}
+
+void resp_header(struct http_response *r, const char *name, const char *fmt, ...)
+{
+	char v[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	// Header injection guard: a value that would split the response is never sent.
+	if (n < 0 || (size_t)n >= sizeof(v) || strpbrk(v, "\r\n") || strpbrk(name, "\r\n: ")) {
+		log_err("resp_header: refusing unsafe or oversized %s header", name);
+		return;
+	}
+	buf_printf(&r->headers, "%s: %s\r\n", name, v);
+}
+
+void resp_json(struct http_response *r, int status, json_t *v)
+{
+	r->status = status;
+	buf_reset(&r->body);
+	char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	json_decref(v);
+	if (!s) {
+		r->status = 500;
+		buf_puts(&r->body, "{\"error\":\"out of memory\"}");
+	} else {
+		buf_puts(&r->body, s);
+		free(s);
+	}
+	buf_putc(&r->body, '\n');
+	resp_header(r, "Content-Type", "application/json");
+	resp_header(r, "Cache-Control", "no-store");
+}
+
+void resp_error(struct http_response *r, int status, const char *msg)
+{
+	resp_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+void resp_redirect(struct http_response *r, int status, const char *location)
+{
+	r->status = status;
+	resp_header(r, "Location", "%s", location);
+}
+
+// The Date header changes once a second; format it once per second.
+static const char *http_date(void)
+{
+	static char cached[64];
+	static time_t cached_at;
+	time_t now = time(NULL);
+	if (now != cached_at) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		cached_at = now;
+	}
+	return cached;
+}
+
+void resp_serialize(struct http_response *r, struct buf *out, bool head_only, bool keep_alive,
+		    bool tls)
+{
+	if (r->headers.oom || r->body.oom) {
+		resp_reset(r);
+		resp_error(r, 500, "the response did not fit in memory");
+	}
+	const void *body = r->static_body ? r->static_body : r->body.data;
+	size_t len = r->static_body ? r->static_len : r->body.len;
+	buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: silo\r\n", r->status,
+		   http_reason(r->status), http_date());
+	if (r->status != 304 && r->status != 204)
+		buf_printf(out, "Content-Length: %zu\r\n", len);
+	if (!keep_alive || r->close)
+		buf_puts(out, "Connection: close\r\n");
+	buf_puts(out, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n");
+	if (r->shell_page)
+		buf_puts(out, "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; "
+			      "form-action 'self'; base-uri 'none'; object-src 'none'\r\n"
+			      "X-Frame-Options: DENY\r\n");
+	if (tls)
+		buf_puts(out, "Strict-Transport-Security: max-age=31536000\r\n");
+	buf_append(out, r->headers.data, r->headers.len);
+	buf_puts(out, "\r\n");
+	if (!head_only && r->status != 304 && r->status != 204)
+		buf_append(out, body, len);
+}

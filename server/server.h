@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// The HTTP server: listeners, connections, per-address caps, and graceful stop.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ev.h"
+
+struct store;
+struct conn;
+struct addr_slot;
+
+struct server {
+	struct config cfg;
+	struct store *store;
+	struct ev_loop *loop;
+	int lfds[CONFIG_MAX_LISTEN];
+	size_t nlfds;
+	int sigfd;
+	struct conn *conns;           // all open connections, a doubly linked list
+	size_t nconns;
+	struct addr_slot **addrs;     // per-address connection counts, hashed
+	bool draining;
+	struct ev_timer stop_timer;
+	// The shell's origin, from the base URL.
+	char base_url[256];           // no trailing slash
+	char shell_host[256];         // host[:port] as a Host header carries it, lowercase
+	bool base_tls;
+};
+
+// Binds every listen address of cfg and opens the store. 0 / -1 (logged).
+int server_init(struct server *s, const struct config *cfg, struct store *store);
+// Runs until SIGTERM/SIGINT and a graceful drain. 0 / -1.
+int server_run(struct server *s);
+void server_fini(struct server *s);
+
+// Computes base_url and shell_host from the config and the first bound address.
+int server_base_url(const struct config *cfg, char *url, size_t urlsz, char *host,
+		    size_t hostsz, bool *tls);

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Secret tokens: random generation, storage hashes and constant-time comparison.
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "token.h"
+
+void token_new(char out[TOKEN_HEX_LEN + 1])
+{
+	unsigned char raw[TOKEN_BYTES];
+	// sodium_init is idempotent and cheap once done; without it there is no safe randomness,
+	// and a caller that asked for a secret cannot be handed anything else.
+	if (sodium_init() < 0)
+		die("token_new: libsodium failed to initialize");
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, TOKEN_HEX_LEN + 1, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+}
+
+void token_hash(const char *token, char out[TOKEN_HEX_LEN + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	_Static_assert(crypto_hash_sha256_BYTES == TOKEN_BYTES, "hash and token sizes differ");
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(out, TOKEN_HEX_LEN + 1, h, sizeof(h));
+}
+
+int token_valid(const char *s)
+{
+	if (!s)
+		return 0;
+	size_t i;
+	for (i = 0; s[i]; i++) {
+		if (i >= TOKEN_HEX_LEN)
+			return 0;
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return i == TOKEN_HEX_LEN;
+}
+
+int token_equal(const char *a, const char *b)
+{
+	// The lengths are not secret (tokens have a fixed length); the contents are.
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return 0;
+	return sodium_memcmp(a, b, la) == 0;
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// Small helpers used everywhere: cleanup attributes, array sizes, time.
+#pragma once
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void util_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void util_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_ __attribute__((cleanup(util_freep)))
+#define _cleanup_close_ __attribute__((cleanup(util_closep)))
+
+// Hands ownership on: returns *pp and clears it so the cleanup does nothing.
+static inline void *util_steal(void *pp)
+{
+	void **p = pp;
+	void *v = *p;
+	*p = NULL;
+	return v;
+}
+#define steal_pointer(pp) util_steal(pp)
+
+// Monotonic milliseconds, for timers. Wall-clock seconds, for stored times.
+int64_t util_now_ms(void);
+int64_t util_unix_now(void);

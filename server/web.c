@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+// The web layer: host routing, identity from cookie or bearer token, and shared helpers.
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "pages.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+#include "web.h"
+
+const char *web_cookie(const struct web_req *w, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < w->http->nheaders; i++) {
+		if (strcasecmp(w->http->headers[i].name, "Cookie") != 0)
+			continue;
+		const char *p = w->http->headers[i].value;
+		while (*p) {
+			while (*p == ' ' || *p == ';')
+				p++;
+			const char *eq = strchr(p, '=');
+			const char *end = strchr(p, ';');
+			if (!end)
+				end = p + strlen(p);
+			if (eq && eq < end && (size_t)(eq - p) == nl && strncmp(p, name, nl) == 0) {
+				size_t vl = (size_t)(end - eq - 1);
+				if (vl >= outsz)
+					return NULL;
+				memcpy(out, eq + 1, vl);
+				out[vl] = '\0';
+				return out;
+			}
+			p = end;
+		}
+	}
+	return NULL;
+}
+
+int web_form(const struct web_req *w, const char *field, char *out, size_t outsz)
+{
+	const char *ct = http_header(w->http, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)
+		return -1;
+	size_t fl = strlen(field);
+	const char *p = w->body, *end = w->body + w->body_len;
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *pe = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pe - p));
+		const char *ke = eq ? eq : pe;
+		if ((size_t)(ke - p) == fl && strncmp(p, field, fl) == 0) {
+			const char *v = eq ? eq + 1 : pe;
+			return http_url_decode(v, (size_t)(pe - v), out, outsz, true);
+		}
+		if (!amp)
+			break; // pe + 1 would point past the end of the body
+		p = amp + 1;
+	}
+	return -1;
+}
+
+// The origin (scheme://host[:port]) of the base URL, for comparison with Origin headers.
+static size_t base_origin_len(const char *base)
+{
+	const char *h = strstr(base, "://");
+	if (!h)
+		return strlen(base);
+	h += 3;
+	return (size_t)(h - base) + strcspn(h, "/");
+}
+
+static bool same_origin(const char *base, const char *origin)
+{
+	size_t n = base_origin_len(base);
+	return strncasecmp(base, origin, n) == 0 && (origin[n] == '\0' || origin[n] == '/');
+}
+
+bool web_origin_ok(const struct web_req *w)
+{
+	const char *o = http_header(w->http, "Origin");
+	if (o)
+		return same_origin(w->srv->base_url, o);
+	// Without Origin, a Referer from another site still tells a cross-site form post.
+	const char *ref = http_header(w->http, "Referer");
+	return !ref || same_origin(w->srv->base_url, ref);
+}
+
+void web_set_session(const struct web_req *w, struct http_response *r, const char *cookie)
+{
+	// Host-only (no Domain): the cookie never reaches grain hosts under the base host.
+	resp_header(r, "Set-Cookie", "silo_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+		    cookie, AUTH_SESSION_TTL, w->srv->base_tls || w->tls ? "; Secure" : "");
+}
+
+void web_clear_session(const struct web_req *w, struct http_response *r)
+{
+	resp_header(r, "Set-Cookie", "silo_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
+		    w->srv->base_tls || w->tls ? "; Secure" : "");
+}
+
+void web_server_name(const struct web_req *w, char *out, size_t outsz)
+{
+	if (store_setting_get(w->srv->store, "server_name", out, outsz) != 0)
+		snprintf(out, outsz, "silo");
+}
+
+// Host header without the default port, lowercased, compared with the shell's host.
+static bool is_shell_host(const struct web_req *w)
+{
+	const char *h = w->http->host;
+	if (!h) // HTTP/1.0 without Host: the shell is the only thing it can mean
+		return true;
+	char host[256];
+	size_t n = strlen(h);
+	if (n >= sizeof(host))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		host[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+	const char *dflt = w->srv->base_tls ? ":443" : ":80";
+	size_t dl = strlen(dflt);
+	if (n > dl && strcmp(host + n - dl, dflt) == 0)
+		host[n - dl] = '\0';
+	return strcmp(host, w->srv->shell_host) == 0;
+}
+
+// Identity: a bearer token wins over a cookie; neither means logged out.
+static void resolve_identity(struct web_req *w)
+{
+	struct store *st = w->srv->store;
+	const char *authz = http_header(w->http, "Authorization");
+	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) {
+		const char *t = authz + 7;
+		if (token_valid(t) && auth_api_token_lookup(st, t, w->now, &w->user) == 0) {
+			w->logged_in = true;
+			w->via_token = true;
+		}
+		return;
+	}
+	char cookie[TOKEN_HEX_LEN + 2];
+	if (web_cookie(w, "silo_session", cookie, sizeof(cookie)) && token_valid(cookie) &&
+	    auth_session_lookup(st, cookie, w->now, &w->user, w->csrf) == 0) {
+		w->logged_in = true;
+		memcpy(w->cookie, cookie, sizeof(w->cookie));
+	}
+}
+
+static bool segment_match(const char *pat, const char *path, struct web_req *w)
+{
+	size_t nargs = 0;
+	while (*pat && *path) {
+		if (*pat == '*') {
+			size_t n = strcspn(path, "/");
+			if (!n || nargs >= 4 || n >= sizeof(w->argbuf[0]))
+				return false;
+			memcpy(w->argbuf[nargs], path, n);
+			w->argbuf[nargs][n] = '\0';
+			w->args[nargs] = w->argbuf[nargs];
+			nargs++;
+			pat++;
+			path += n;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return false;
+	}
+	return !*pat && !*path;
+}
+
+int web_dispatch(struct web_req *w, struct http_response *r, const struct web_route *routes,
+		 size_t n)
+{
+	bool path_hit = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!segment_match(routes[i].pattern, w->http->path, w))
+			continue;
+		path_hit = true;
+		int m = (int)w->http->method;
+		if (routes[i].method && routes[i].method != m &&
+		    !(routes[i].method == HTTP_GET && m == HTTP_HEAD))
+			continue;
+		routes[i].fn(w, r);
+		return 1;
+	}
+	if (!path_hit)
+		return 0;
+	resp_error(r, 405, "method not allowed for this path");
+	return -1;
+}
+
+static void serve_asset(struct web_req *w, struct http_response *r, const struct asset *a)
+{
+	resp_header(r, "ETag", "%s", a->etag);
+	resp_header(r, "Cache-Control", "public, max-age=3600");
+	const char *inm = http_header(w->http, "If-None-Match");
+	if (inm && (strstr(inm, a->etag) || strcmp(inm, "*") == 0)) {
+		r->status = 304;
+		return;
+	}
+	resp_header(r, "Content-Type", "%s", a->content_type);
+	r->static_body = a->data;
+	r->static_len = a->len;
+}
+
+void web_handle(struct web_req *w, struct http_response *r)
+{
+	w->now = util_unix_now();
+	if (!is_shell_host(w)) {
+		// Other hosts are the per-session grain hosts; none exist yet.
+		resp_error(r, 404, "no such host on this server");
+		return;
+	}
+	const char *path = w->http->path;
+	if (strncmp(path, "/static/", 8) == 0) {
+		const struct asset *a = asset_find(path);
+		if (!a)
+			resp_error(r, 404, "no such file");
+		else if (w->http->method != HTTP_GET && w->http->method != HTTP_HEAD)
+			resp_error(r, 405, "method not allowed for this path");
+		else
+			serve_asset(w, r, a);
+		return;
+	}
+	resolve_identity(w);
+	if (strncmp(path, "/api/", 5) == 0) {
+		if (!api_route(w, r))
+			resp_error(r, 404, "no such API endpoint");
+		return;
+	}
+	if (!shell_route(w, r)) {
+		char name[AUTH_NAME_MAX + 1];
+		web_server_name(w, name, sizeof(name));
+		struct page_ctx c = {.server_name = name, .user = w->logged_in ? &w->user : NULL,
+				     .csrf = w->csrf};
+		r->status = 404;
+		page_error(&r->body, &c, 404, "There is no page at this address.");
+		resp_header(r, "Content-Type", "text/html; charset=utf-8");
+		r->shell_page = true;
+	}
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for html.c (escaping printf), pages.c (whole documents, escaping, CSRF) and the
+// generated asset table.
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "html.h"
+#include "pages.h"
+#include "test.h"
+
+#define HOSTILE "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>&"
+#define CSRF "c5rfc5rfc5rfc5rf"
+
+static struct buf out;
+
+static const char *fmt(const char *f, ...)
+{
+	va_list ap;
+	buf_reset(&out);
+	va_start(ap, f);
+	html_vprintf(&out, f, ap);
+	va_end(ap);
+	return buf_cstr(&out);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0, len = strlen(needle);
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + len, needle))
+		n++;
+	return n;
+}
+
+static void test_printf(void)
+{
+	buf_reset(&out);
+	html_escape(&out, "a<b>c&d\"e'f");
+	CHECK_STR(buf_cstr(&out), "a&lt;b&gt;c&amp;d&quot;e&#39;f", "html: html_escape");
+	CHECK_STR(fmt("<p>%s</p>", "<>&\"'"), "<p>&lt;&gt;&amp;&quot;&#39;</p>",
+		  "html: %%s escapes < > & \" '");
+	CHECK_STR(fmt("[%s]", (const char *)NULL), "[]", "html: %%s of NULL prints nothing");
+	CHECK_STR(fmt("%r", "<b>bold</b>"), "<b>bold</b>", "html: %%r is raw");
+	CHECK_STR(fmt("[%r]", (const char *)NULL), "[]", "html: %%r of NULL prints nothing");
+	CHECK_STR(fmt("/x/%u", "a b/c&d<\xc3\xa9\"?=#%"), "/x/a%20b%2Fc%26d%3C%C3%A9%22%3F%3D%23%25",
+		  "html: %%u percent-encodes");
+	CHECK_STR(fmt("%u", "AZaz09-._~"), "AZaz09-._~", "html: %%u keeps unreserved characters");
+	CHECK_STR(fmt("%u", (const char *)NULL), "", "html: %%u of NULL prints nothing");
+	CHECK_STR(fmt("%d|%d|%ld|%lld|%zu", 0, -42, -7L, (long long)INT64_MIN, (size_t)SIZE_MAX),
+		  "0|-42|-7|-9223372036854775808|18446744073709551615", "html: numbers");
+	CHECK_STR(fmt("100%% %s%%", "sure"), "100% sure%", "html: %%%% is a percent sign");
+	CHECK_STR(fmt("plain & <raw> text"), "plain & <raw> text", "html: format text is verbatim");
+	CHECK_STR(fmt(""), "", "html: empty format");
+	buf_reset(&out);
+	html_url_encode(&out, "\x01\xff ");
+	CHECK_STR(buf_cstr(&out), "%01%FF%20", "html: html_url_encode of control and high bytes");
+}
+
+static void test_bad_conversion(void)
+{
+#ifndef NDEBUG
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		// The child's own ASan report is not wanted; the abort is the expected outcome.
+		close(STDERR_FILENO);
+		struct buf b;
+		buf_init(&b);
+		html_printf(&b, "%q", 1);
+		_exit(0);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+	      "html: unknown conversion aborts in debug builds");
+#else
+	CHECK_STR(fmt("a%qb%sc", "x"), "abc",
+		  "html: unknown conversion prints nothing, nor what follows it");
+#endif
+}
+
+static const struct user admin = { .id = 1, .name = "ada", .is_admin = true, .created = 0 };
+static const struct user hostile_user = { .id = 2, .name = HOSTILE, .created = 1704164645 };
+
+static struct page_ctx ctx(const struct user *u)
+{
+	return (struct page_ctx){ .server_name = HOSTILE, .user = u, .csrf = CSRF,
+				  .notice = HOSTILE, .error = HOSTILE };
+}
+
+static bool balanced(const char *doc, const char *tag)
+{
+	char open[32], close[32], open2[32];
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(open2, sizeof(open2), "<%s ", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	return count(doc, open) + count(doc, open2) == count(doc, close);
+}
+
+// What every rendered page must be: a whole, escaped document whose forms carry the CSRF
+// token and which needs no inline script or style (the CSP forbids both).
+static void check_doc(const char *name, const char *doc, bool logged_in)
+{
+	size_t len = doc ? strlen(doc) : 0;
+	CHECK(doc && strncmp(doc, "<!doctype html>", 15) == 0, "%s: starts with <!doctype html>",
+	      name);
+	CHECK(len >= 8 && strcmp(doc + len - 8, "</html>\n") == 0, "%s: ends with </html>", name);
+	if (!doc)
+		return;
+	CHECK(!strstr(doc, "<script>") && !strstr(doc, "<img src=x"),
+	      "%s: hostile strings appear only escaped", name);
+	CHECK(strstr(doc, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;"),
+	      "%s: shows the hostile string escaped", name);
+	CHECK(!strstr(doc, "style=") && !strstr(doc, "onclick") && !strstr(doc, "onsubmit") &&
+	      !strstr(doc, "javascript:"), "%s: no inline style or script", name);
+	CHECK(strstr(doc, "<meta name=\"viewport\"") &&
+	      strstr(doc, "<link rel=\"stylesheet\" href=\"/static/style.css\">") &&
+	      strstr(doc, "<script src=\"/static/app.js\" defer></script>") &&
+	      strstr(doc, "href=\"/static/icon.svg\""), "%s: the shared head", name);
+	size_t forms = count(doc, "<form ");
+	CHECK(count(doc, "<input type=\"hidden\" name=\"csrf\" value=\"" CSRF "\">") == forms &&
+	      count(doc, "method=\"post\"") == forms, "%s: each of %zu forms posts with csrf",
+	      name, forms);
+	CHECK(balanced(doc, "div") && balanced(doc, "form") && balanced(doc, "section") &&
+	      balanced(doc, "table") && balanced(doc, "tr") && balanced(doc, "td") &&
+	      balanced(doc, "p") && balanced(doc, "main"), "%s: tags are balanced", name);
+	CHECK(strstr(doc, "role=\"alert\"") && strstr(doc, "role=\"status\""),
+	      "%s: shows the error and the notice", name);
+	CHECK(!!strstr(doc, "action=\"/logout\"") == logged_in, "%s: log out button %s", name,
+	      logged_in ? "present" : "absent");
+}
+
+static void test_pages_logged_out(void)
+{
+	struct page_ctx c = ctx(NULL);
+	buf_reset(&out);
+	page_setup(&out, &c, "ab/c?d", HOSTILE, HOSTILE);
+	const char *d = buf_cstr(&out);
+	check_doc("setup", d, false);
+	CHECK(strstr(d, "action=\"/setup/ab%2Fc%3Fd\"") && strstr(d, "name=\"server_name\"") &&
+	      strstr(d, "name=\"name\"") && strstr(d, "name=\"password\"") &&
+	      strstr(d, "name=\"password2\"") && strstr(d, "minlength=\"10\"") &&
+	      strstr(d, "autocomplete=\"new-password\"") && strstr(d, "Create admin account"),
+	      "setup: the wizard's form");
+
+	buf_reset(&out);
+	page_setup_spent(&out, &c);
+	d = buf_cstr(&out);
+	check_doc("setup spent", d, false);
+	CHECK(strstr(d, "silo admin-token --data DIR") && strstr(d, "href=\"/login\""),
+	      "setup spent: says how to get a new link");
+
+	buf_reset(&out);
+	page_login(&out, &c, HOSTILE, "/admin?x=\"><b>");
+	d = buf_cstr(&out);
+	check_doc("login", d, false);
+	CHECK(strstr(d, "action=\"/login\"") &&
+	      strstr(d, "name=\"next\" value=\"/admin?x=&quot;&gt;&lt;b&gt;\"") &&
+	      strstr(d, "autocomplete=\"current-password\""), "login: form with next");
+
+	buf_reset(&out);
+	page_invite(&out, &c, "t0k", HOSTILE);
+	d = buf_cstr(&out);
+	check_doc("invite", d, false);
+	CHECK(strstr(d, "action=\"/invite/t0k\"") && strstr(d, "name=\"password2\"") &&
+	      strstr(d, "You&#39;re invited to &lt;script&gt;"), "invite: form and greeting");
+
+	buf_reset(&out);
+	page_error(&out, &c, 404, HOSTILE);
+	d = buf_cstr(&out);
+	check_doc("error", d, false);
+	CHECK(strstr(d, ">404<") && strstr(d, "href=\"/\""), "error: status and a way home");
+}
+
+static void test_pages_logged_in(void)
+{
+	struct page_ctx c = ctx(&hostile_user);
+	buf_reset(&out);
+	page_home(&out, &c);
+	const char *d = buf_cstr(&out);
+	check_doc("home", d, true);
+	CHECK(strstr(d, "Welcome, &lt;script&gt;") && strstr(d, "Apps") && strstr(d, "Grains") &&
+	      !strstr(d, "href=\"/admin\""), "home: greeting, sections, no admin link for users");
+
+	buf_reset(&out);
+	c.user = &admin;
+	page_home(&out, &c);
+	CHECK(strstr(buf_cstr(&out), "href=\"/admin\""), "home: admins see the admin link");
+
+	struct user users[3] = { admin, hostile_user, hostile_user };
+	users[2].id = 3;
+	users[2].disabled = true;
+	buf_reset(&out);
+	page_admin(&out, &c, users, 3, "https://h.example/invite/" HOSTILE);
+	d = buf_cstr(&out);
+	check_doc("admin", d, true);
+	CHECK(!strstr(d, "/admin/users/1/") && strstr(d, "action=\"/admin/users/2/disable\"") &&
+	      strstr(d, "action=\"/admin/users/3/enable\"") && strstr(d, "data-confirm="),
+	      "admin: disable/enable for others, never for the viewer");
+	CHECK(strstr(d, ">2024-01-02<") && strstr(d, ">1970-01-01<"), "admin: dates in UTC");
+	CHECK(strstr(d, "action=\"/admin/invites\"") &&
+	      strstr(d, "data-copy=\"https://h.example/invite/&lt;script&gt;") &&
+	      strstr(d, "7 days"), "admin: invite form and the fresh link with a copy button");
+	buf_reset(&out);
+	page_admin(&out, &c, users, 0, NULL);
+	CHECK(!strstr(buf_cstr(&out), "data-copy"), "admin: no link box without a fresh link");
+
+	struct api_token toks[3] = { { .id = 5, .label = HOSTILE, .created = 1704164645 },
+				     { .id = 6, .label = "ci", .created = 0, .last_used = 86400 },
+				     { .id = 7, .label = "" } };
+	c.user = &hostile_user;
+	buf_reset(&out);
+	page_account(&out, &c, toks, 3, "f00d");
+	d = buf_cstr(&out);
+	check_doc("account", d, true);
+	CHECK(strstr(d, "action=\"/account/tokens/5/revoke\"") &&
+	      strstr(d, "action=\"/account/tokens/6/revoke\"") && strstr(d, "Never") &&
+	      strstr(d, ">1970-01-02<") && strstr(d, "action=\"/account/tokens\"") &&
+	      strstr(d, "name=\"label\""), "account: token list and create form");
+	CHECK(strstr(d, "action=\"/account/tokens/7/revoke\"") && strstr(d, "Unnamed token"),
+	      "account: a token without a label still has a name");
+	CHECK(strstr(d, "data-copy=\"f00d\"") && strstr(d, "Authorization: Bearer f00d"),
+	      "account: the new token shown once with its header");
+	buf_reset(&out);
+	page_account(&out, &c, NULL, 0, NULL);
+	d = buf_cstr(&out);
+	CHECK(!strstr(d, "Bearer") && strstr(d, "No API tokens yet"), "account: empty state");
+
+	buf_reset(&out);
+	page_error(&out, &c, 500, "boom");
+	check_doc("error logged in", buf_cstr(&out), true);
+}
+
+static void test_defaults(void)
+{
+	struct page_ctx c = { .server_name = NULL, .csrf = NULL };
+	buf_reset(&out);
+	page_login(&out, &c, NULL, NULL);
+	const char *d = buf_cstr(&out);
+	CHECK(strstr(d, "<title>Log in &middot; silo</title>") && !strstr(d, "name=\"next\"") &&
+	      !strstr(d, "role=\"alert\""), "login: defaults without name, next or messages");
+}
+
+static void test_assets(void)
+{
+	const struct asset *a = asset_find("/static/style.css");
+	CHECK(a && strncmp(a->content_type, "text/css", 8) == 0 && a->len > 100,
+	      "assets: /static/style.css is text/css");
+	CHECK(a && a->etag && strlen(a->etag) == 18 && a->etag[0] == '"' && a->etag[17] == '"',
+	      "assets: a strong quoted ETag");
+	a = asset_find("/static/app.js");
+	CHECK(a && strncmp(a->content_type, "text/javascript", 15) == 0, "assets: app.js");
+	a = asset_find("/static/icon.svg");
+	CHECK(a && strcmp(a->content_type, "image/svg+xml") == 0 &&
+	      memcmp(a->data, "<svg", 4) == 0, "assets: icon.svg");
+	CHECK(!asset_find("/static/nope.css") && !asset_find("/static/") &&
+	      !asset_find("style.css") && !asset_find("/static/style.css/") && !asset_find(NULL),
+	      "assets: unknown paths are not found");
+}
+
+int main(void)
+{
+	buf_init(&out);
+	test_printf();
+	test_bad_conversion();
+	test_pages_logged_out();
+	test_pages_logged_in();
+	test_defaults();
+	test_assets();
+	buf_free(&out);
+	return test_done();
+}
