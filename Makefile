@@ -31,12 +31,17 @@ DOBJ := $(patsubst %.c,$(B)/dobj/%.o,$(SERVER_SRC) $(GEN_SRC:$(B)/%=%))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 DUNIT_BIN := $(patsubst tests/unit/%.c,$(B)/debug/tests/%,$(UNIT_SRC))
 DEPS_STAMP := $(DEPS)/.ready
+# Programs beyond silo: server/<dir>/*.c holds each one's main and private files.
+SPK_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/spk/*.c))
+BRIDGE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/bridge/*.c))
+PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge)
+DPROGS := $(PROGS:$(B)/%=$(B)/debug/%)
 
 # Keep intermediate objects so make never prints after the test summary.
-.SECONDARY:
+.PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/gen/%.c
 
-.PHONY: all deps debug check unit run dev fuzz bench clean distclean image
-all: $(B)/silo
+.PHONY: all apps deps debug check unit run dev fuzz bench clean distclean image
+all: $(PROGS)
 
 # The dependency step runs once per make invocation; it is quick when nothing is missing.
 deps: $(DEPS_STAMP)
@@ -65,23 +70,49 @@ $(B)/dobj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(DCFLAGS) -c $< -o $@
 
-$(B)/silo: $(B)/obj/server/main.o $(OBJ)
+# Every program links the server's modules from one archive, so each pulls in only the
+# objects it uses (silo-bridge stays small).
+LIB := $(B)/libsilo.a
+DLIB := $(B)/debug/libsilo.a
+$(LIB): $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(DLIB): $(DOBJ)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/silo: $(B)/obj/server/main.o $(LIB)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
-$(B)/debug/silo: $(B)/dobj/server/main.o $(DOBJ)
+$(B)/debug/silo: $(B)/dobj/server/main.o $(DLIB)
 	@mkdir -p $(@D)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(OBJ)
+$(B)/spk: $(SPK_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+$(B)/silo-bridge: $(BRIDGE_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+$(B)/debug/spk: $(SPK_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
+	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
+$(B)/debug/silo-bridge: $(BRIDGE_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
+	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
-$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DOBJ)
+$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DLIB)
 	@mkdir -p $(@D)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
-debug: $(B)/debug/silo $(DUNIT_BIN)
+# Example apps: apps/<name>/app.mk adds its package to APPS.
+APPS :=
+-include $(wildcard apps/*/app.mk)
+apps: $(APPS)
+
+debug: $(DPROGS) $(DUNIT_BIN)
 unit: $(UNIT_BIN) $(DUNIT_BIN)
 
-check: $(B)/silo $(UNIT_BIN) debug
+check: $(PROGS) $(UNIT_BIN) debug $(APPS)
 	tests/run.sh
 
 dev: $(B)/silo
@@ -96,7 +127,7 @@ bench: $(B)/silo
 	bench/bench.sh
 
 clean:
-	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/silo
+	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB)
 distclean:
 	rm -rf $(B)
 
