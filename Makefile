@@ -14,7 +14,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -I server -I $(B)/gen -I $(DEPS)/include -MMD -MP
 CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 LDFLAGS_STATIC := -static -Wl,-z,relro -Wl,-z,now
-LIBS := -L$(DEPS)/lib -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lkmod -llzma -ljansson -lsqlite3 -lsodium \
+LIBS := -L$(DEPS)/lib -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lkmod -llzma -ljansson -lsqlite3 -lsodium -lseccomp -lcap \
 	-lpthread -ldl -lm
 
 # The sanitizer variant links dynamically (ASan cannot be static) and lives in build/debug/.
@@ -94,7 +94,12 @@ $(B)/silo-bridge: $(BRIDGE_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
 $(B)/debug/spk: $(SPK_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
-$(B)/debug/silo-bridge: $(BRIDGE_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
+# The bridge runs inside sandboxes, where no shared library exists: the debug server uses
+# the static one (the bridge's own tests run it under the sanitizers elsewhere).
+$(B)/debug/silo-bridge: $(B)/silo-bridge
+	@mkdir -p $(@D)
+	cp $< $@.tmp && mv $@.tmp $@
+$(B)/debug/silo-bridge-asan: $(BRIDGE_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
@@ -109,7 +114,7 @@ APPS :=
 -include $(wildcard apps/*/app.mk)
 apps: $(APPS)
 
-debug: $(DPROGS) $(DUNIT_BIN)
+debug: $(DPROGS) $(if $(BRIDGE_OBJ),$(B)/debug/silo-bridge-asan) $(DUNIT_BIN)
 unit: $(UNIT_BIN) $(DUNIT_BIN)
 
 check: $(PROGS) $(UNIT_BIN) debug $(APPS)

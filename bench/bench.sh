@@ -75,7 +75,17 @@ wait_ready() {  # URL PID
   return 1
 }
 
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# silo is two processes: the privileged parent and its child, the front. RSS is their sum.
+rss_one() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+pss_one() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+sum_tree() {
+  local total kid
+  total=$("$1" "$2")
+  for kid in $(pgrep -P "$2"); do total=$((total + $("$1" "$kid"))); done
+  echo "$total"
+}
+# "RSS / PSS": pages the two share after the fork count twice in RSS, once in PSS.
+rss_kib() { echo "$(sum_tree rss_one "$1") / $(sum_tree pss_one "$1")"; }
 
 # run_wrk NAME URL: a bounded warm-up, then the measurement; prints "req/s p99_ms non2xx".
 run_wrk() {
@@ -162,5 +172,5 @@ awk -v a="$s_rps" -v b="$n_rps" -v c="$s_p99" -v d="$n_p99" 'BEGIN {
 echo
 [ "$s_bad" = 0 ] || echo "warning: silo answered $s_bad non-2xx/3xx responses"
 [ "$n_bad" = 0 ] || echo "warning: nginx answered $n_bad non-2xx/3xx responses"
-echo "silo RSS: ${rss_start} KiB after startup, ${rss_setup} KiB after setup, ${rss_after} KiB after the load (VmRSS)"
+echo "silo memory, parent + front, RSS / PSS in KiB: ${rss_start} after startup, ${rss_setup} after setup, ${rss_after} after the load"
 echo "silo binary: $(stat -c %s "$silo") bytes, $stripped bytes stripped"

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "api.h"
 #include "jsonbody.h"
 #include "log.h"
 #include "server.h"
@@ -16,7 +17,7 @@
 
 // State-changing calls: same origin only, and with cookie auth the session's CSRF token
 // in X-CSRF-Token. Bearer-token calls carry no ambient authority, so need no CSRF token.
-static bool write_ok(struct web_req *w, struct http_response *r)
+bool api_write_ok(struct web_req *w, struct http_response *r)
 {
 	if (!web_origin_ok(w)) {
 		resp_error(r, 403, "cross-origin request refused");
@@ -33,9 +34,9 @@ static bool write_ok(struct web_req *w, struct http_response *r)
 }
 
 // Parses the JSON object body of a write call; NULL after answering the error.
-static json_t *body_object(struct web_req *w, struct http_response *r)
+json_t *api_body_object(struct web_req *w, struct http_response *r)
 {
-	if (!write_ok(w, r))
+	if (!api_write_ok(w, r))
 		return NULL;
 	const char *ct = http_header(w->http, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
@@ -49,7 +50,7 @@ static json_t *body_object(struct web_req *w, struct http_response *r)
 	return o;
 }
 
-static bool need_login(struct web_req *w, struct http_response *r)
+bool api_need_login(struct web_req *w, struct http_response *r)
 {
 	if (w->logged_in)
 		return true;
@@ -57,9 +58,9 @@ static bool need_login(struct web_req *w, struct http_response *r)
 	return false;
 }
 
-static bool need_admin(struct web_req *w, struct http_response *r)
+bool api_need_admin(struct web_req *w, struct http_response *r)
 {
-	if (!need_login(w, r))
+	if (!api_need_login(w, r))
 		return false;
 	if (!w->user.is_admin) {
 		resp_error(r, 403, "only administrators may do this");
@@ -113,7 +114,7 @@ static void get_status(struct web_req *w, struct http_response *r)
 
 static void post_setup(struct web_req *w, struct http_response *r)
 {
-	json_t *o = body_object(w, r);
+	json_t *o = api_body_object(w, r);
 	if (!o)
 		return;
 	const char *token, *name, *pw, *sname;
@@ -131,6 +132,7 @@ static void post_setup(struct web_req *w, struct http_response *r)
 					  w->now, &u);
 	if (res == AUTH_OK) {
 		log_info("setup: admin %s created; setup token spent", u.name);
+		web_server_name_changed();
 		login_reply(w, r, 201, &u);
 	} else {
 		resp_error(r, auth_status(res), auth_result_str(res));
@@ -140,7 +142,7 @@ static void post_setup(struct web_req *w, struct http_response *r)
 
 static void post_login(struct web_req *w, struct http_response *r)
 {
-	json_t *o = body_object(w, r);
+	json_t *o = api_body_object(w, r);
 	if (!o)
 		return;
 	const char *name, *pw;
@@ -167,7 +169,7 @@ static void post_login(struct web_req *w, struct http_response *r)
 
 static void post_logout(struct web_req *w, struct http_response *r)
 {
-	if (!write_ok(w, r))
+	if (!api_write_ok(w, r))
 		return;
 	if (w->logged_in && !w->via_token)
 		auth_session_end(w->srv->store, w->cookie);
@@ -177,7 +179,7 @@ static void post_logout(struct web_req *w, struct http_response *r)
 
 static void get_me(struct web_req *w, struct http_response *r)
 {
-	if (!need_login(w, r))
+	if (!api_need_login(w, r))
 		return;
 	resp_json(r, 200, json_pack("{s:I,s:s,s:b,s:s}", "id", (json_int_t)w->user.id, "name",
 				    w->user.name, "is_admin", w->user.is_admin, "csrf",
@@ -186,7 +188,7 @@ static void get_me(struct web_req *w, struct http_response *r)
 
 static void post_invites(struct web_req *w, struct http_response *r)
 {
-	if (!need_admin(w, r) || !write_ok(w, r))
+	if (!api_need_admin(w, r) || !api_write_ok(w, r))
 		return;
 	char token[TOKEN_HEX_LEN + 1], url[512];
 	if (auth_invite_new(w->srv->store, w->user.id, w->now, token) < 0) {
@@ -200,7 +202,7 @@ static void post_invites(struct web_req *w, struct http_response *r)
 
 static void post_invite_accept(struct web_req *w, struct http_response *r)
 {
-	json_t *o = body_object(w, r);
+	json_t *o = api_body_object(w, r);
 	if (!o)
 		return;
 	const char *name, *pw;
@@ -227,7 +229,7 @@ static int add_user(const struct user *u, void *arg)
 
 static void get_users(struct web_req *w, struct http_response *r)
 {
-	if (!need_admin(w, r))
+	if (!api_need_admin(w, r))
 		return;
 	json_t *a = json_array();
 	if (auth_user_list(w->srv->store, add_user, a) < 0) {
@@ -240,7 +242,7 @@ static void get_users(struct web_req *w, struct http_response *r)
 
 static void set_disabled(struct web_req *w, struct http_response *r, bool disabled)
 {
-	if (!need_admin(w, r) || !write_ok(w, r))
+	if (!api_need_admin(w, r) || !api_write_ok(w, r))
 		return;
 	char *end;
 	long long id = strtoll(w->args[0], &end, 10);
@@ -278,7 +280,7 @@ static int add_token(const struct api_token *t, void *arg)
 
 static void get_tokens(struct web_req *w, struct http_response *r)
 {
-	if (!need_login(w, r))
+	if (!api_need_login(w, r))
 		return;
 	json_t *a = json_array();
 	if (auth_api_token_list(w->srv->store, w->user.id, add_token, a) < 0) {
@@ -291,9 +293,9 @@ static void get_tokens(struct web_req *w, struct http_response *r)
 
 static void post_tokens(struct web_req *w, struct http_response *r)
 {
-	if (!need_login(w, r))
+	if (!api_need_login(w, r))
 		return;
-	json_t *o = body_object(w, r);
+	json_t *o = api_body_object(w, r);
 	if (!o)
 		return;
 	const char *label;
@@ -313,7 +315,7 @@ static void post_tokens(struct web_req *w, struct http_response *r)
 
 static void delete_token(struct web_req *w, struct http_response *r)
 {
-	if (!need_login(w, r) || !write_ok(w, r))
+	if (!api_need_login(w, r) || !api_write_ok(w, r))
 		return;
 	char *end;
 	long long id = strtoll(w->args[0], &end, 10);
@@ -344,5 +346,7 @@ static const struct web_route routes[] = {
 
 bool api_route(struct web_req *w, struct http_response *r)
 {
-	return web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0;
+	if (web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0)
+		return true;
+	return api_grains_route(w, r);
 }

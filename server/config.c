@@ -64,6 +64,16 @@ static const struct {
 	{"body_timeout", offsetof(struct config, body_timeout), 1, 86400},
 	{"idle_timeout", offsetof(struct config, idle_timeout), 1, 86400},
 	{"shutdown_timeout", offsetof(struct config, shutdown_timeout), 0, 3600},
+	{"front_uid", offsetof(struct config, front_uid), 1, 4000000000L},
+	{"grain_uid_base", offsetof(struct config, grain_uid_base), 1, 4000000000L},
+	{"grain_uid_count", offsetof(struct config, grain_uid_count), 1, 100000000L},
+	{"grain_idle_timeout", offsetof(struct config, grain_idle_timeout), 1, 86400 * 7},
+	{"grain_memory_mb", offsetof(struct config, grain_memory_mb), 16, 1L << 20},
+	{"grain_pids", offsetof(struct config, grain_pids), 8, 1L << 22},
+	{"grain_cpu_weight", offsetof(struct config, grain_cpu_weight), 1, 10000},
+	{"grain_tmp_mb", offsetof(struct config, grain_tmp_mb), 1, 1L << 20},
+	{"max_package_mb", offsetof(struct config, max_package_mb), 1, 1L << 20},
+	{"max_unpacked_mb", offsetof(struct config, max_unpacked_mb), 1, 1L << 22},
 };
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)

@@ -19,6 +19,10 @@ struct config {
 	long max_conns;
 	long header_timeout, body_timeout, idle_timeout, shutdown_timeout;   // seconds
 	char password_cost[16];
+	long front_uid, grain_uid_base, grain_uid_count;
+	long grain_idle_timeout;                                   // seconds
+	long grain_memory_mb, grain_pids, grain_cpu_weight, grain_tmp_mb;
+	long max_package_mb, max_unpacked_mb;
 };
 
 // Fills c with the compiled-in defaults. 0 / -1 (err says why).

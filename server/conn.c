@@ -19,7 +19,15 @@
 #define OUT_HIGH_WATER (256 * 1024)      // stop reading pipelined requests above this
 #define LINGER_MS 2000                   // drain the client's excess input before closing
 
-enum conn_state { C_HEAD, C_BODY, C_LINGER };
+// C_WAIT: a handler deferred its response (the parent or a grain answers later);
+// C_STREAM: the response head is out and its body follows in chunks;
+// C_RAW: an upgraded connection (WebSocket) whose bytes pass through both ways.
+enum conn_state { C_HEAD, C_BODY, C_WAIT, C_STREAM, C_RAW, C_LINGER };
+
+#define SPOOL_CHUNK 65536
+#define WAIT_TIMEOUT 300   // seconds a deferred response may take before 504
+#define RAW_IDLE_TIMEOUT 600   // seconds an upgraded connection may stay silent
+#define OUT_LOW_WATER (64 * 1024)   // a paused stream resumes below this
 
 struct conn {
 	struct server *srv;
@@ -37,6 +45,26 @@ struct conn {
 	int64_t started_ms;          // first byte of the current request
 	bool closing;                // close (lingering) once out is written
 	bool head_started;
+	bool keep;                   // keep-alive after the response in progress
+	struct conn_wait *wait;      // the deferred response in progress
+	int spool_fd;                // large bodies go to this file instead of memory
+	uint64_t spooled;            // bytes written to spool_fd
+	uint64_t body_max;           // this request's body limit
+	bool in_eof;                 // the client shut down its side (C_RAW)
+	bool in_handler;             // web_handle is running for this connection
+};
+
+struct conn_wait {
+	struct conn *c;
+	void (*cancel)(void *arg);   // the client went away: the owner must forget cw
+	void *cancel_arg;
+	void (*drain)(void *arg);    // the client caught up with a streamed body
+	void *drain_arg;
+	void (*input)(void *arg, const char *p, size_t n, bool eof);   // C_RAW bytes
+	void *input_arg;
+	bool chunked;                // the streamed body is chunk-encoded
+	bool head_only;
+	size_t bytes;                // body bytes streamed, for the log
 };
 
 // Per-address counts: a small chained hash table.
@@ -89,6 +117,9 @@ static void addr_release(struct server *s, const char *a)
 }
 
 static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
+static void finish_request(struct conn *c);
+static void raw_input(struct conn *c, bool eof);
+static int flush(struct conn *c);
 static void on_timer(struct ev_loop *loop, void *arg);
 static void process(struct conn *c);
 
@@ -116,6 +147,7 @@ void conn_open(struct server *s, int fd, const char *peer)
 	slot->count++;
 	c->srv = s;
 	c->fd = fd;
+	c->spool_fd = -1;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	buf_init(&c->in);
 	buf_init(&c->out);
@@ -150,6 +182,15 @@ void conn_close(struct conn *c, const char *why)
 		c->next->prev = c->prev;
 	s->nconns--;
 	addr_release(s, c->peer);
+	if (c->wait) {
+		// Tell whoever would answer later that nobody is listening any more.
+		if (c->wait->cancel)
+			c->wait->cancel(c->wait->cancel_arg);
+		free(c->wait);
+		c->wait = NULL;
+	}
+	if (c->spool_fd >= 0)
+		close(c->spool_fd);
 	http_request_free(&c->req);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -170,8 +211,7 @@ static void fail(struct conn *c, int status, const char *msg)
 	log_info("%s - %d %zuB %s", c->state == C_BODY && c->req.method_name ? c->req.method_name : "-",
 		 status, c->resp.body.len, c->peer);
 	c->closing = true;
-	http_request_free(&c->req);
-	c->state = C_HEAD;
+	finish_request(c);
 }
 
 static const char *status_message(int status)
@@ -188,49 +228,83 @@ static const char *status_message(int status)
 	}
 }
 
-static void respond(struct conn *c)
+static void finish_request(struct conn *c)
 {
-	struct server *s = c->srv;
-	struct http_request *req = &c->req;
-	resp_reset(&c->resp);
-	struct web_req w = {
-		.srv = s,
-		.http = req,
-		.body = c->body.data ? c->body.data : "",
-		.body_len = c->body.len,
-		.peer = c->peer,
-		.tls = false,
-	};
-	web_handle(&w, &c->resp);
-	bool keep = req->keep_alive && !c->resp.close && !s->draining;
-	size_t before = c->out.len;
-	resp_serialize(&c->resp, &c->out, req->method == HTTP_HEAD || c->resp.status == 304, keep,
-		       false);
-	double ms = (double)(util_now_ms() - c->started_ms);
-	log_info("%s %.200s %d %zuB %.0fms %s", req->method_name, req->target, c->resp.status,
-		 c->out.len - before, ms, c->peer);
-	if (!keep)
-		c->closing = true;
-	http_request_free(req);
+	http_request_free(&c->req);
 	buf_reset(&c->body);
 	if (c->body.cap > 65536)
 		buf_free(&c->body); // do not keep a large upload's memory around
+	if (c->spool_fd >= 0)
+		close(c->spool_fd);
+	c->spool_fd = -1;
+	c->spooled = 0;
 	c->state = C_HEAD;
 	c->head_started = false;
+}
+
+static void log_request(struct conn *c, int status, size_t bytes)
+{
+	double ms = (double)(util_now_ms() - c->started_ms);
+	log_info("%s %.200s %d %zuB %.0fms %s", c->req.method_name, c->req.target, status, bytes,
+		 ms, c->peer);
+}
+
+static void send_response(struct conn *c)
+{
+	struct http_request *req = &c->req;
+	bool keep = req->keep_alive && !c->resp.close && !c->srv->draining;
+	size_t before = c->out.len;
+	resp_serialize(&c->resp, &c->out, req->method == HTTP_HEAD || c->resp.status == 304, keep,
+		       false);
+	log_request(c, c->resp.status, c->out.len - before);
+	if (!keep)
+		c->closing = true;
+	finish_request(c);
+}
+
+static void respond(struct conn *c)
+{
+	resp_reset(&c->resp);
+	struct web_req w = {
+		.srv = c->srv,
+		.conn = c,
+		.http = &c->req,
+		.body = c->body.data ? c->body.data : "",
+		.body_len = c->body.len,
+		.body_fd = c->spool_fd,
+		.peer = c->peer,
+		.tls = false,
+	};
+	c->in_handler = true;
+	web_handle(&w, &c->resp);
+	c->in_handler = false;
+	if (c->wait) {
+		// The handler answers later; pipelined requests wait their turn.
+		c->state = C_WAIT;
+		arm(c, WAIT_TIMEOUT);
+		return;
+	}
+	send_response(c);
 }
 
 // Starts the body phase after a head; returns false when the request was refused.
 static bool start_body(struct conn *c)
 {
 	struct http_request *req = &c->req;
-	long max = c->srv->cfg.max_body_bytes;
-	if (req->content_length > max) {
+	bool spool = false;
+	c->body_max = web_body_limit(c->srv, req, &spool);
+	if (req->content_length >= 0 && (uint64_t)req->content_length > c->body_max) {
 		fail(c, 413, "request body too large");
 		return false;
 	}
 	buf_reset(&c->body);
 	http_chunked_init(&c->chunked);
+	c->spooled = 0;
 	if (req->chunked || req->content_length > 0) {
+		if (spool && (c->spool_fd = web_spool_open(c->srv)) < 0) {
+			fail(c, 500, "cannot store the upload");
+			return false;
+		}
 		c->state = C_BODY;
 		arm(c, c->srv->cfg.body_timeout);
 		if (req->expect_continue)
@@ -239,35 +313,62 @@ static bool start_body(struct conn *c)
 	return true;
 }
 
-// Moves body bytes from in to body; true when the body is complete.
+// Moves what the memory buffer holds to the spool file. 0 / -1.
+static int spool_flush(struct conn *c)
+{
+	size_t off = 0;
+	while (off < c->body.len) {
+		ssize_t n = write(c->spool_fd, c->body.data + off, c->body.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	c->spooled += c->body.len;
+	buf_reset(&c->body);
+	return 0;
+}
+
+// Moves body bytes from in to body (or the spool); true when the body is complete.
 static bool read_body(struct conn *c)
 {
 	struct http_request *req = &c->req;
+	bool done;
 	if (!req->chunked) {
-		size_t need = (size_t)req->content_length - c->body.len;
-		size_t n = c->in.len < need ? c->in.len : need;
+		uint64_t need = (uint64_t)req->content_length - c->spooled - c->body.len;
+		size_t n = c->in.len < need ? c->in.len : (size_t)need;
 		if (buf_append(&c->body, c->in.data, n) < 0) {
 			fail(c, 500, "out of memory");
 			return false;
 		}
 		buf_consume(&c->in, n);
-		return c->body.len == (size_t)req->content_length;
+		done = c->spooled + c->body.len == (uint64_t)req->content_length;
+	} else {
+		size_t used = 0;
+		int r = http_chunked_feed(&c->chunked, c->in.data, c->in.len, &c->body,
+					  (size_t)(c->body_max - c->spooled), &used);
+		buf_consume(&c->in, used);
+		if (r != HTTP_CHUNKED_DONE && r != HTTP_CHUNKED_MORE) {
+			fail(c, r, r == 413 ? "request body too large" : "malformed chunked body");
+			return false;
+		}
+		done = r == HTTP_CHUNKED_DONE;
 	}
-	size_t used = 0;
-	int r = http_chunked_feed(&c->chunked, c->in.data, c->in.len, &c->body,
-				  (size_t)c->srv->cfg.max_body_bytes, &used);
-	buf_consume(&c->in, used);
-	if (r == HTTP_CHUNKED_DONE)
-		return true;
-	if (r != HTTP_CHUNKED_MORE)
-		fail(c, r, r == 413 ? "request body too large" : "malformed chunked body");
-	return false;
+	if (c->spool_fd >= 0 && (done || c->body.len >= SPOOL_CHUNK) && spool_flush(c) < 0) {
+		fail(c, 500, "cannot store the upload");
+		return false;
+	}
+	if (done && c->spool_fd >= 0)
+		lseek(c->spool_fd, 0, SEEK_SET);
+	return done;
 }
 
 // Parses and answers as many complete requests as the input holds (pipelining), in order.
 static void process(struct conn *c)
 {
-	while (!c->closing && c->out.len - c->out_off < OUT_HIGH_WATER) {
+	while (!c->closing && c->out.len - c->out_off < OUT_HIGH_WATER &&
+	       (c->state == C_HEAD || c->state == C_BODY)) {
 		if (c->state == C_HEAD) {
 			if (!c->in.len)
 				break;
@@ -323,9 +424,11 @@ static int flush(struct conn *c)
 			return -1;
 		}
 		c->out_off += (size_t)n;
-		// Progress: the client is reading. A head or body deadline keeps running.
-		if (c->state == C_HEAD && !c->head_started)
+		// Progress: the client is reading. A head, body or wait deadline keeps running.
+		if ((c->state == C_HEAD && !c->head_started) || c->state == C_STREAM)
 			arm(c, c->srv->cfg.idle_timeout);
+		else if (c->state == C_RAW)
+			arm(c, RAW_IDLE_TIMEOUT);
 	}
 	if (c->out_off == c->out.len) {
 		buf_reset(&c->out);
@@ -339,9 +442,13 @@ static int flush(struct conn *c)
 	}
 	// Stop reading while the input buffer is full or the connection is on its way out,
 	// so a level-triggered read event cannot spin.
-	unsigned want = (c->in.len < IN_CAP && !c->closing ? EV_READ : 0) |
+	unsigned want = (c->in.len < IN_CAP && !c->closing && !c->in_eof ? EV_READ : 0) |
 			(c->out_off < c->out.len ? EV_WRITE : 0);
 	ev_mod(c->srv->loop, c->fd, want);
+	// A streamed body paused for a slow client may go on.
+	struct conn_wait *w = c->wait;
+	if (w && w->drain && c->out.len - c->out_off < OUT_LOW_WATER)
+		w->drain(w->drain_arg);
 	return 0;
 }
 
@@ -404,6 +511,10 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	int r = events & EV_READ ? fill(c) : 0;
 	if (r < 0)
 		return;
+	if (c->state == C_RAW) {
+		raw_input(c, r == 1);
+		return;
+	}
 	process(c);
 	if (r == 1) {
 		// The client finished sending: answer what it asked, then close.
@@ -420,7 +531,20 @@ static void on_timer(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
 	struct conn *c = arg;
-	if (c->state == C_LINGER || c->out_off < c->out.len || !c->head_started) {
+	if (c->state == C_WAIT) {
+		// The answer did not come in time: tell its owner, and the client.
+		struct conn_wait *w = c->wait;
+		if (w->cancel)
+			w->cancel(w->cancel_arg);
+		free(w);
+		c->wait = NULL;
+		c->state = C_HEAD;
+		fail(c, 504, "the server did not answer in time");
+		flush(c);
+		return;
+	}
+	if (c->state == C_LINGER || c->state == C_STREAM || c->state == C_RAW ||
+	    c->out_off < c->out.len || !c->head_started) {
 		conn_close(c, "timeout");
 		return;
 	}
@@ -443,4 +567,154 @@ void conn_close_all(struct server *s)
 {
 	while (s->conns)
 		conn_close(s->conns, "server stopped");
+}
+
+// Upgraded connections: client bytes go to the owner as they come.
+static void raw_input(struct conn *c, bool eof)
+{
+	struct conn_wait *w = c->wait;
+	if (c->in.len && w && w->input)
+		w->input(w->input_arg, c->in.data, c->in.len, false);
+	buf_reset(&c->in);
+	if (eof) {
+		c->in_eof = true;
+		if (w && w->input)
+			w->input(w->input_arg, NULL, 0, true);
+	}
+	if (c->wait)
+		flush(c);
+}
+
+struct conn_wait *conn_defer(struct conn *c)
+{
+	if (c->wait)
+		return NULL;
+	c->wait = calloc(1, sizeof(*c->wait));
+	if (c->wait)
+		c->wait->c = c;
+	return c->wait;
+}
+
+void conn_wait_on_cancel(struct conn_wait *w, void (*fn)(void *arg), void *arg)
+{
+	w->cancel = fn;
+	w->cancel_arg = arg;
+}
+
+struct http_response *conn_wait_response(struct conn_wait *w)
+{
+	return &w->c->resp;
+}
+
+const struct http_request *conn_wait_request(struct conn_wait *w)
+{
+	return &w->c->req;
+}
+
+// Continues with pipelined requests after a deferred response went out.
+static void wait_release(struct conn *c)
+{
+	free(c->wait);
+	c->wait = NULL;
+	arm(c, c->srv->cfg.idle_timeout);
+	process(c);
+	flush(c);
+}
+
+void conn_wait_done(struct conn_wait *w)
+{
+	struct conn *c = w->c;
+	if (c->in_handler) {
+		// Answered before the handler even returned: respond() sends it.
+		free(w);
+		c->wait = NULL;
+		return;
+	}
+	c->state = C_HEAD; // send_response logs and resets the request
+	c->head_started = true;
+	send_response(c);
+	wait_release(c);
+}
+
+int conn_wait_stream_head(struct conn_wait *w)
+{
+	struct conn *c = w->c;
+	struct http_response *r = &c->resp;
+	c->keep = c->req.keep_alive && !r->close && !c->srv->draining;
+	w->head_only = c->req.method == HTTP_HEAD || r->status == 304 || r->status == 204;
+	w->chunked = !w->head_only && r->status != 101;
+	resp_serialize_head(r, &c->out, c->keep, false, w->chunked);
+	c->state = r->status == 101 ? C_RAW : C_STREAM;
+	if (c->state == C_RAW) {
+		c->keep = false;
+		arm(c, RAW_IDLE_TIMEOUT);
+		raw_input(c, false); // bytes the client sent right after its upgrade request
+		if (!c->wait)
+			return -1;
+	} else {
+		arm(c, c->srv->cfg.idle_timeout);
+	}
+	return flush(c);
+}
+
+int conn_wait_stream_data(struct conn_wait *w, const void *p, size_t n)
+{
+	struct conn *c = w->c;
+	if (!n || w->head_only)
+		return 0;
+	if (w->chunked)
+		buf_printf(&c->out, "%zx\r\n", n);
+	buf_append(&c->out, p, n);
+	if (w->chunked)
+		buf_puts(&c->out, "\r\n");
+	w->bytes += n;
+	if (c->out.oom) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	return flush(c);
+}
+
+size_t conn_wait_body(struct conn_wait *w, const char **body)
+{
+	if (body)
+		*body = w->c->body.data ? w->c->body.data : "";
+	return w->c->body.len;
+}
+
+size_t conn_wait_backlog(struct conn_wait *w)
+{
+	return w->c->out.len - w->c->out_off;
+}
+
+void conn_wait_on_drain(struct conn_wait *w, void (*fn)(void *arg), void *arg)
+{
+	w->drain = fn;
+	w->drain_arg = arg;
+}
+
+void conn_wait_on_input(struct conn_wait *w, void (*fn)(void *, const char *, size_t, bool),
+			void *arg)
+{
+	w->input = fn;
+	w->input_arg = arg;
+}
+
+void conn_wait_stream_end(struct conn_wait *w, bool ok)
+{
+	struct conn *c = w->c;
+	if (!ok || c->state == C_RAW) {
+		// A broken stream cannot be told apart from a complete one otherwise.
+		log_request(c, c->resp.status, w->bytes);
+		w->cancel = NULL;
+		conn_close(c, ok ? "upgraded connection done" : "stream broken");
+		return;
+	}
+	if (w->chunked)
+		buf_puts(&c->out, "0\r\n\r\n");
+	log_request(c, c->resp.status, w->bytes);
+	if (!c->keep)
+		c->closing = true;
+	finish_request(c);
+	wait_release(c);
 }

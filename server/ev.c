@@ -202,6 +202,7 @@ int ev_run(struct ev_loop *l)
 {
 	struct epoll_event evs[128];
 	unsigned gens[128];
+	l->stop = false;
 	while (!l->stop) {
 		int timeout = -1;
 		if (l->nheap) {

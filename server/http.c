@@ -28,6 +28,11 @@ static const struct {
 	{"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
 	{"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
 	{"OPTIONS", HTTP_OPTIONS},
+	// WebDAV, CalDAV and CardDAV (RFC 4918, 4791, 3253): apps such as Radicale need them.
+	{"PROPFIND", HTTP_WEBDAV}, {"PROPPATCH", HTTP_WEBDAV}, {"MKCOL", HTTP_WEBDAV},
+	{"COPY", HTTP_WEBDAV},     {"MOVE", HTTP_WEBDAV},      {"LOCK", HTTP_WEBDAV},
+	{"UNLOCK", HTTP_WEBDAV},   {"REPORT", HTTP_WEBDAV},    {"MKCALENDAR", HTTP_WEBDAV},
+	{"ACL", HTTP_WEBDAV},
 };
 
 // Finds the end of the head ("\r\n\r\n"); 0 when not there yet. A bare LF anywhere

@@ -15,6 +15,7 @@
 
 enum http_method {
 	HTTP_GET = 1, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_PATCH, HTTP_OPTIONS,
+	HTTP_WEBDAV,   // PROPFIND, REPORT, MKCOL, ...: passed to grains, never routed by the shell
 };
 
 struct http_header {

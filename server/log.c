@@ -12,11 +12,17 @@
 void log_msg(const char *level, const char *fmt, ...)
 {
 	char line[2048];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	// The timestamp changes once a second; format it once a second.
+	static char stamp[32];
+	static time_t stamp_at = -1;
+	time_t now = time(NULL);
+	if (now != stamp_at) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		stamp_at = now;
+	}
+	int n = snprintf(line, sizeof(line), "%s", stamp);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, " %s ", level);
 	va_list ap;
 	va_start(ap, fmt);

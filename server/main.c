@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // silo: the server's command line. `serve` runs the server; `admin-token` prints a setup link.
 #include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,11 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "datadir.h"
+#include "front.h"
+#include "grainmgr.h"
+#include "parent.h"
+#include "parent_client.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -87,8 +94,6 @@ static void load_config(int argc, char **argv, struct config *c)
 
 static struct store *open_store(const struct config *c)
 {
-	if (mkdir(c->data, 0700) < 0 && errno != EEXIST)
-		die_errno("cannot create the data directory %s", c->data);
 	struct store *s = store_open(c->data);
 	if (!s)
 		die("cannot open the store in %s (see the message above)", c->data);
@@ -105,30 +110,70 @@ static void print_setup_line(struct store *s, const char *base_url)
 	fflush(stderr);
 }
 
-static int cmd_serve(int argc, char **argv)
+// The unprivileged half: confined first, then it opens the store and serves.
+static int front_main(const struct config *c, const int *lfds, size_t nlfds, int sock)
 {
-	struct config c;
-	load_config(argc, argv, &c);
-	if (!c.nlisten)
-		die("no listen address (use --listen ADDR:PORT)");
-	struct store *st = open_store(&c);
-	if (strcmp(c.password_cost, "moderate") == 0)
+	char err[256];
+	if (front_confine(c, err, sizeof(err)) < 0) {
+		log_err("front: %s", err);
+		return 1;
+	}
+	struct store *st = open_store(c);
+	if (strcmp(c->password_cost, "moderate") == 0)
 		auth_set_pwhash_cost(crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE);
 	static struct server srv;
-	if (server_init(&srv, &c, st) < 0)
+	if (server_init(&srv, c, st, lfds, nlfds) < 0 || pc_init(&srv, sock) < 0 ||
+	    grainmgr_init(&srv) < 0)
 		die("cannot start the server (see the messages above)");
 	log_info("silo %s serving %s (data %s, store schema %d)", SILO_VERSION, srv.base_url,
-		 c.data, store_schema_version(st));
+		 c->data, store_schema_version(st));
 	int need = auth_setup_needed(st);
 	if (need < 0)
 		die("cannot read the store");
 	if (need)
 		print_setup_line(st, srv.base_url);
 	int r = server_run(&srv);
+	grainmgr_fini(&srv);
+	pc_fini(&srv);
 	server_fini(&srv);
 	store_close(st);
 	log_info("silo stopped");
 	return r < 0 ? 1 : 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct config c;
+	load_config(argc, argv, &c);
+	if (!c.nlisten)
+		die("no listen address (use --listen ADDR:PORT)");
+	if (datadir_prepare(&c) < 0)
+		die("cannot prepare the data directory %s (see the message above)", c.data);
+	int lfds[CONFIG_MAX_LISTEN];
+	size_t n;
+	if (server_listen(&c, lfds, &n) < 0)
+		die("cannot listen (see the message above)");
+	// Signals wait in a signalfd in both processes; block them before the fork.
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		die_errno("socketpair");
+	pid_t front = fork();
+	if (front < 0)
+		die_errno("fork");
+	if (front == 0) {
+		close(sp[0]);
+		exit(front_main(&c, lfds, n, sp[1]));
+	}
+	close(sp[1]);
+	for (size_t i = 0; i < n; i++)
+		close(lfds[i]);
+	return parent_main(&c, sp[0], front);
 }
 
 static int cmd_admin_token(int argc, char **argv)
@@ -139,6 +184,9 @@ static int cmd_admin_token(int argc, char **argv)
 	bool tls;
 	if (server_base_url(&c, url, sizeof(url), host, sizeof(host), &tls) < 0)
 		die("cannot make a base URL; pass --base-url URL");
+	// The store belongs to the front's uid; never leave files root made in it.
+	if (datadir_prepare(&c) < 0 || datadir_become_front(&c) < 0)
+		die("cannot use the data directory %s (see the message above)", c.data);
 	struct store *st = open_store(&c);
 	if (auth_setup_needed(st) == 0)
 		fprintf(stderr, "silo: note: this server already has an administrator; a setup "

@@ -9,7 +9,9 @@
 #include "auth.h"
 #include "buf.h"
 #include "html.h"
+#include "manifest.h"
 #include "pages.h"
+#include "pages_impl.h"
 
 #define PAGE_STR_(x) #x
 #define PAGE_STR(x) PAGE_STR_(x)
@@ -20,8 +22,6 @@
 #define NEW_PASSWORD_ATTRS "type=\"password\" autocomplete=\"new-password\" required " \
 	"minlength=\"" PAGE_STR(AUTH_PASSWORD_MIN) "\" maxlength=\"" PAGE_STR(AUTH_PASSWORD_MAX) "\""
 
-enum page_nav { NAV_NONE, NAV_HOME, NAV_ADMIN, NAV_ACCOUNT };
-
 // One labelled input. attrs is trusted markup (type, autocomplete, limits); the rest is text.
 struct page_field {
 	const char *name;    // also its id
@@ -31,7 +31,7 @@ struct page_field {
 	const char *hint;    // NULL: none
 };
 
-static const char *page_server_name(const struct page_ctx *c)
+const char *page_server_name(const struct page_ctx *c)
 {
 	return c->server_name && *c->server_name ? c->server_name : "silo";
 }
@@ -54,6 +54,7 @@ static void page_nav(struct buf *b, const struct page_ctx *c, enum page_nav cur)
 		return;
 	html_printf(b, "<nav class=\"nav\" aria-label=\"Main\"><ul>");
 	page_nav_link(b, "/", "Home", cur == NAV_HOME);
+	page_nav_link(b, "/apps", "Apps", cur == NAV_APPS);
 	if (c->user->is_admin)
 		page_nav_link(b, "/admin", "Admin", cur == NAV_ADMIN);
 	page_nav_link(b, "/account", "Account", cur == NAV_ACCOUNT);
@@ -62,7 +63,7 @@ static void page_nav(struct buf *b, const struct page_ctx *c, enum page_nav cur)
 	html_printf(b, "<button type=\"submit\">Log out</button></form></nav>\n");
 }
 
-static void page_banners(struct buf *b, const struct page_ctx *c)
+void page_banners(struct buf *b, const struct page_ctx *c)
 {
 	if (c->error)
 		html_printf(b, "<div class=\"banner banner-error\" role=\"alert\">%s</div>\n",
@@ -72,34 +73,50 @@ static void page_banners(struct buf *b, const struct page_ctx *c)
 			    c->notice);
 }
 
-// The shared layout: head, top bar, banners; page_end closes it. narrow centres a single
-// card, for the pages of people who are not logged in yet.
-static void page_begin(struct buf *b, const struct page_ctx *c, const char *title,
-		       enum page_nav nav, bool narrow)
+// The document's head, shared by every page. body_class may be NULL.
+void page_head(struct buf *b, const struct page_ctx *c, const char *title,
+	       const char *body_class)
 {
-	const char *server = page_server_name(c);
 	html_printf(b,
 		    "<!doctype html>\n<html lang=\"en\">\n<head>\n"
 		    "<meta charset=\"utf-8\">\n"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		    "<meta name=\"color-scheme\" content=\"light dark\">\n"
-		    "<meta name=\"referrer\" content=\"same-origin\">\n"
+		    "<meta name=\"referrer\" content=\"same-origin\">\n");
+	// The session's token for app.js's API calls; logged-out pages make none.
+	if (c->user && c->csrf)
+		html_printf(b, "<meta name=\"csrf\" content=\"%s\">\n", c->csrf);
+	html_printf(b,
 		    "<title>%s &middot; %s</title>\n"
 		    "<link rel=\"icon\" href=\"/static/icon.svg\" type=\"image/svg+xml\">\n"
 		    "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
 		    "<script src=\"/static/app.js\" defer></script>\n"
-		    "</head>\n<body%r>\n"
+		    "</head>\n<body",
+		    title, page_server_name(c));
+	if (body_class)
+		html_printf(b, " class=\"%s\"", body_class);
+	html_printf(b, ">\n");
+}
+
+// The shared layout: head, top bar, banners; page_end closes it. narrow centres a single
+// card, for the pages of people who are not logged in yet.
+void page_begin(struct buf *b, const struct page_ctx *c, const char *title,
+		enum page_nav nav, bool narrow)
+{
+	const char *server = page_server_name(c);
+	page_head(b, c, title, narrow ? "narrow" : NULL);
+	html_printf(b,
 		    "<a class=\"skip\" href=\"#main\">Skip to content</a>\n"
 		    "<header class=\"topbar\"><div class=\"topbar-inner\">\n"
 		    "<a class=\"brand\" href=\"/\"><img src=\"/static/icon.svg\" alt=\"\" "
 		    "width=\"30\" height=\"30\"><span>%s</span></a>\n",
-		    title, server, narrow ? " class=\"narrow\"" : "", server);
+		    server);
 	page_nav(b, c, nav);
 	html_printf(b, "</div></header>\n<main id=\"main\">\n");
 	page_banners(b, c);
 }
 
-static void page_end(struct buf *b)
+void page_end(struct buf *b)
 {
 	html_printf(b, "</main>\n<footer class=\"footer\">silo &middot; your personal cloud"
 		       "</footer>\n</body>\n</html>\n");
@@ -171,7 +188,7 @@ static void page_post_button(struct buf *b, const struct page_ctx *c, const char
 }
 
 // Dates are shown as YYYY-MM-DD in UTC.
-static void page_date(struct buf *b, int64_t t)
+void page_date(struct buf *b, int64_t t)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -183,6 +200,20 @@ static void page_date(struct buf *b, int64_t t)
 	snprintf(day, sizeof(day), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday);
 	html_printf(b, "<time datetime=\"%s\">%s</time>", day, day);
+}
+
+void page_when(struct buf *b, int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (t <= 0 || !gmtime_r(&tt, &tm)) {
+		html_printf(b, "&mdash;");
+		return;
+	}
+	char iso[32], day[32];
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	html_printf(b, "<time datetime=\"%s\" data-relative>%s</time>", iso, day);
 }
 
 // A secret or link shown once: the text (select-all on click) and a copy button that
@@ -256,35 +287,10 @@ void page_login(struct buf *b, const struct page_ctx *c, const char *name, const
 }
 
 // An empty state that says what will be there, without pretending it already works.
-static void page_empty(struct buf *b, const char *img, const char *title, const char *text)
+void page_empty(struct buf *b, const char *img, const char *title, const char *text)
 {
 	html_printf(b, "<div class=\"empty\"><img src=\"%s\" alt=\"\" width=\"64\" height=\"64\">"
 		       "<h3>%s</h3><p>%s</p>", img, title, text);
-}
-
-void page_home(struct buf *b, const struct page_ctx *c)
-{
-	page_begin(b, c, "Home", NAV_HOME, false);
-	html_printf(b, "<div class=\"page-head\"><h1>Welcome, %s</h1><p>Your apps and "
-		       "documents on %s.", c->user ? c->user->name : "", page_server_name(c));
-	if (c->user && c->user->is_admin)
-		html_printf(b, " Want company? <a href=\"/admin\">Invite someone</a>.");
-	html_printf(b, "</p></div>\n<div class=\"grid\">"
-		       "<section class=\"card\" aria-labelledby=\"apps-h\">"
-		       "<div class=\"card-head\"><h2 id=\"apps-h\">Apps</h2></div>");
-	page_empty(b, "/static/apps.svg", "No apps installed yet",
-		   "Apps come as signed .spk packages and each document you make with one runs "
-		   "in its own sandbox. Installing apps arrives in an upcoming version of silo.");
-	html_printf(b, "<button type=\"button\" class=\"btn\" disabled>Install an app</button>"
-		       "<span class=\"soon\">Coming soon</span></div></section>\n"
-		       "<section class=\"card\" aria-labelledby=\"grains-h\">"
-		       "<div class=\"card-head\"><h2 id=\"grains-h\">Grains</h2></div>");
-	page_empty(b, "/static/grains.svg", "No grains yet",
-		   "A grain is one document (a notebook, a spreadsheet, a chat room) in its own "
-		   "private sandbox. Once an app is installed, the grains you create and the ones "
-		   "shared with you appear here.");
-	html_printf(b, "</div></section></div>\n");
-	page_end(b);
 }
 
 void page_invite(struct buf *b, const struct page_ctx *c, const char *token, const char *name)
@@ -455,6 +461,7 @@ static const char *page_status_title(int status)
 	case 404: return "Page not found";
 	case 405: return "That action isn't allowed here";
 	case 408: return "The request took too long";
+	case 410: return "This is no longer here";
 	case 413: return "That's too large";
 	case 429: return "Too many attempts";
 	case 503: return "Temporarily unavailable";

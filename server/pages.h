@@ -5,11 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apps.h"
 #include "auth.h"
 #include "buf.h"
+#include "grains.h"
+
+struct manifest;
 
 // What every page needs: the server's display name, the viewer (NULL when logged out),
-// and the CSRF token every form carries in a hidden field named "csrf".
+// and the CSRF token every form carries in a hidden field named "csrf" (and, for logged-in
+// viewers, <meta name="csrf"> holds for app.js's API calls, in X-CSRF-Token).
 struct page_ctx {
 	const char *server_name;   // "silo" before setup
 	const struct user *user;   // NULL: not logged in
@@ -26,9 +31,39 @@ void page_setup(struct buf *b, const struct page_ctx *c, const char *token,
 void page_setup_spent(struct buf *b, const struct page_ctx *c);
 // Login at /login; POSTs name, password, csrf, next (a local path to return to).
 void page_login(struct buf *b, const struct page_ctx *c, const char *name, const char *next);
-// The home page of a logged-in user (/): greeting, and the empty states of Apps and Grains
-// that the apps issue fills in.
-void page_home(struct buf *b, const struct page_ctx *c);
+
+// An installed app and its manifest (NULL when it cannot be read: no actions shown).
+struct page_app {
+	struct app_info info;
+	struct manifest *m;        // the caller owns and frees it
+};
+// A grain of the viewer's, and whether it runs now.
+struct page_grain {
+	struct grain_info g;
+	bool running;
+};
+// What the apps-and-grains pages list.
+struct page_lists {
+	const struct page_app *apps;
+	size_t napps;
+	const struct page_grain *grains;   // live ones (home) or trashed ones (trash)
+	size_t ngrains;
+	size_t ntrash;                     // home: how many are in the trash
+};
+
+// The home page of a logged-in user (/): the "New ..." buttons of each app's actions
+// (#new-<app id>-<action index>, for app.js to POST /api/v1/grains) and the grains list
+// (#grains-list) linking to /grain/<id>.
+void page_home(struct buf *b, const struct page_ctx *c, const struct page_lists *l);
+// The apps page /apps: the upload control (#app-upload, #app-upload-button; app.js posts
+// the file to /api/v1/apps and asks before an upgrade) and the installed apps (#apps-list).
+void page_apps(struct buf *b, const struct page_ctx *c, const struct page_lists *l);
+// A grain open at /grain/<id>: the grain's bar (#grain-title, rename, console log, trash)
+// and the app in an iframe (#grain-frame) at frame_url, a fresh session host.
+void page_grain(struct buf *b, const struct page_ctx *c, const struct grain_info *g,
+		const char *frame_url);
+// The trash /trash: trashed grains with Restore and Delete forever (app.js, the API).
+void page_trash(struct buf *b, const struct page_ctx *c, const struct page_lists *l);
 // An invitation at /invite/TOKEN; POSTs name, password, password2, csrf.
 void page_invite(struct buf *b, const struct page_ctx *c, const char *token, const char *name);
 

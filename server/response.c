@@ -33,6 +33,7 @@ void resp_reset(struct http_response *r)
 	r->static_len = 0;
 	r->close = false;
 	r->shell_page = false;
+	r->frame_src[0] = '\0';
 }
 
 void resp_header(struct http_response *r, const char *name, const char *fmt, ...)
@@ -48,6 +49,26 @@ void resp_header(struct http_response *r, const char *name, const char *fmt, ...
 		return;
 	}
 	buf_printf(&r->headers, "%s: %s\r\n", name, v);
+}
+
+// Only what an origin is made of: the CSP must not be extendable by a value.
+static bool origin_ok(const char *o)
+{
+	const char *h = strncmp(o, "https://", 8) == 0 ? o + 8
+			: strncmp(o, "http://", 7) == 0 ? o + 7 : NULL;
+	if (!h || !*h)
+		return false;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]") == strlen(h);
+}
+
+int resp_frame_src(struct http_response *r, const char *origin)
+{
+	if (!origin_ok(origin) || strlen(origin) >= sizeof(r->frame_src)) {
+		log_err("resp_frame_src: refusing %.80s", origin);
+		return -1;
+	}
+	memcpy(r->frame_src, origin, strlen(origin) + 1);
+	return 0;
 }
 
 void resp_json(struct http_response *r, int status, json_t *v)
@@ -94,6 +115,36 @@ static const char *http_date(void)
 	return cached;
 }
 
+static void put_head(struct http_response *r, struct buf *out, bool keep_alive, bool tls)
+{
+	buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: silo\r\n", r->status,
+		   http_reason(r->status), http_date());
+	if (r->status == 101)
+		buf_puts(out, "Connection: Upgrade\r\n");
+	else if (!keep_alive || r->close)
+		buf_puts(out, "Connection: close\r\n");
+	buf_puts(out, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n");
+	if (r->shell_page) {
+		buf_puts(out, "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; "
+			      "form-action 'self'; base-uri 'none'; object-src 'none'");
+		if (r->frame_src[0])
+			buf_printf(out, "; frame-src 'self' %s", r->frame_src);
+		buf_puts(out, "\r\nX-Frame-Options: DENY\r\n");
+	}
+	if (tls)
+		buf_puts(out, "Strict-Transport-Security: max-age=31536000\r\n");
+	buf_append(out, r->headers.data, r->headers.len);
+}
+
+void resp_serialize_head(struct http_response *r, struct buf *out, bool keep_alive, bool tls,
+			 bool chunked)
+{
+	put_head(r, out, keep_alive, tls);
+	if (chunked)
+		buf_puts(out, "Transfer-Encoding: chunked\r\n");
+	buf_puts(out, "\r\n");
+}
+
 void resp_serialize(struct http_response *r, struct buf *out, bool head_only, bool keep_alive,
 		    bool tls)
 {
@@ -103,20 +154,9 @@ void resp_serialize(struct http_response *r, struct buf *out, bool head_only, bo
 	}
 	const void *body = r->static_body ? r->static_body : r->body.data;
 	size_t len = r->static_body ? r->static_len : r->body.len;
-	buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: silo\r\n", r->status,
-		   http_reason(r->status), http_date());
+	put_head(r, out, keep_alive, tls);
 	if (r->status != 304 && r->status != 204)
 		buf_printf(out, "Content-Length: %zu\r\n", len);
-	if (!keep_alive || r->close)
-		buf_puts(out, "Connection: close\r\n");
-	buf_puts(out, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n");
-	if (r->shell_page)
-		buf_puts(out, "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; "
-			      "form-action 'self'; base-uri 'none'; object-src 'none'\r\n"
-			      "X-Frame-Options: DENY\r\n");
-	if (tls)
-		buf_puts(out, "Strict-Transport-Security: max-age=31536000\r\n");
-	buf_append(out, r->headers.data, r->headers.len);
 	buf_puts(out, "\r\n");
 	if (!head_only && r->status != 304 && r->status != 204)
 		buf_append(out, body, len);

@@ -14,6 +14,7 @@ struct http_response {
 	size_t static_len;
 	bool close;                 // close the connection after this response
 	bool shell_page;            // add the shell's security headers (frame-ancestors 'none')
+	char frame_src[320];        // shell pages: an origin they may frame ("" none; resp_frame_src)
 };
 
 void resp_init(struct http_response *r);
@@ -23,12 +24,19 @@ void resp_reset(struct http_response *r);
 // (a value holding one is dropped and logged, never sent).
 void resp_header(struct http_response *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+// Lets a shell page frame one more origin ("scheme://host[:port]") in its CSP frame-src.
+// 0, or -1 (logged, nothing changed) when origin is not a plain origin or is too long.
+int resp_frame_src(struct http_response *r, const char *origin);
 // A JSON error body {"error": msg} with status.
 void resp_error(struct http_response *r, int status, const char *msg);
 // A JSON body from a jansson value (the reference is stolen).
 struct json_t;
 void resp_json(struct http_response *r, int status, struct json_t *v);
 void resp_redirect(struct http_response *r, int status, const char *location);
+// Writes status line and headers for a streamed body: chunked when asked, else none
+// (101 upgrades, HEAD, 204, 304).
+void resp_serialize_head(struct http_response *r, struct buf *out, bool keep_alive, bool tls,
+			 bool chunked);
 // Writes status line, standard headers and body into out. head_only: HEAD/304, no body.
 void resp_serialize(struct http_response *r, struct buf *out, bool head_only, bool keep_alive,
 		    bool tls);

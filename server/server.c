@@ -17,7 +17,8 @@
 #include "server.h"
 #include "util.h"
 
-static int listen_on(const char *addr)
+// Binds and listens; quiet_busy: an address in use is not logged (the caller retries).
+static int listen_on(const char *addr, bool quiet_busy)
 {
 	char host[CONFIG_MAX_ADDR];
 	int port;
@@ -51,7 +52,8 @@ static int listen_on(const char *addr)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
-		log_err("server: cannot listen on %s: %s", addr, strerror(errno));
+		if (!(quiet_busy && errno == EADDRINUSE))
+			log_err("server: cannot listen on %s: %s", addr, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -162,7 +164,31 @@ int server_base_url(const struct config *cfg, char *url, size_t urlsz, char *hos
 	return 0;
 }
 
-int server_init(struct server *s, const struct config *cfg, struct store *store)
+int server_listen(const struct config *cfg, int *fds, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		int fd = -1;
+		// A previous silo on this port may still be going away (after a kill -9).
+		for (int tries = 0; tries < 40; tries++) {
+			fd = listen_on(cfg->listen[i], tries < 39);
+			if (fd >= 0 || errno != EADDRINUSE)
+				break;
+			usleep(50 * 1000);
+		}
+		if (fd < 0) {
+			while (*n)
+				close(fds[--*n]);
+			return -1;
+		}
+		fds[(*n)++] = fd;
+		log_info("server: listening on %s", cfg->listen[i]);
+	}
+	return 0;
+}
+
+int server_init(struct server *s, const struct config *cfg, struct store *store,
+		const int *fds, size_t nfds)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
@@ -175,14 +201,10 @@ int server_init(struct server *s, const struct config *cfg, struct store *store)
 	}
 	if (!(s->loop = ev_new()))
 		return -1;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		int fd = listen_on(cfg->listen[i]);
-		if (fd < 0)
+	for (size_t i = 0; i < nfds; i++) {
+		s->lfds[s->nlfds++] = fds[i];
+		if (ev_add(s->loop, fds[i], EV_READ, on_accept, s) < 0)
 			return -1;
-		s->lfds[s->nlfds++] = fd;
-		if (ev_add(s->loop, fd, EV_READ, on_accept, s) < 0)
-			return -1;
-		log_info("server: listening on %s", cfg->listen[i]);
 	}
 	sigset_t set;
 	sigemptyset(&set);

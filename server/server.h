@@ -11,6 +11,8 @@
 struct store;
 struct conn;
 struct addr_slot;
+struct pc;
+struct grainmgr;
 
 struct server {
 	struct config cfg;
@@ -28,10 +30,15 @@ struct server {
 	char base_url[256];           // no trailing slash
 	char shell_host[256];         // host[:port] as a Host header carries it, lowercase
 	bool base_tls;
+	struct pc *pc;                // the channel to the privileged parent
+	struct grainmgr *grains;      // running grains and their sessions
 };
 
-// Binds every listen address of cfg and opens the store. 0 / -1 (logged).
-int server_init(struct server *s, const struct config *cfg, struct store *store);
+// Binds every listen address of cfg into fds (CONFIG_MAX_LISTEN). 0 / -1 (logged).
+int server_listen(const struct config *cfg, int *fds, size_t *n);
+// Serves on the bound fds with the given store. 0 / -1 (logged).
+int server_init(struct server *s, const struct config *cfg, struct store *store,
+		const int *fds, size_t nfds);
 // Runs until SIGTERM/SIGINT and a graceful drain. 0 / -1.
 int server_run(struct server *s);
 void server_fini(struct server *s);

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The shell's HTML pages: setup wizard, login, home, invitations, admin and account.
-// Forms post back here; every post is checked for its CSRF token and Origin.
+// The shell's HTML pages: setup wizard, login, home, apps, grains, trash, invitations,
+// admin and account. Forms post back here; every post is checked for its CSRF token and
+// Origin. Actions on apps and grains are the pages' scripts calling the JSON API.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps.h"
+#include "grainmgr.h"
+#include "grains.h"
 #include "log.h"
+#include "manifest.h"
 #include "pages.h"
 #include "server.h"
 #include "store.h"
@@ -125,6 +130,116 @@ static void start_session(struct web_req *w, struct http_response *r, const stru
 	resp_redirect(r, 303, next);
 }
 
+// What the apps-and-grains pages list, read from the store.
+struct lists {
+	struct page_app *apps;
+	size_t napps, capps;
+	struct page_grain *grains;
+	size_t ngrains, cgrains;
+	size_t ntrash;
+	const struct server *srv;
+};
+
+// Room for one more element of size sz in p (holding n of *cap): p itself, a larger copy
+// (*cap updated), or NULL when out of memory (p is still valid then).
+static void *grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *q = realloc(p, c * sz);
+	if (q)
+		*cap = c;
+	return q;
+}
+
+static int collect_app(const struct app_info *a, void *arg)
+{
+	struct lists *l = arg;
+	struct page_app *p = grow(l->apps, l->napps, &l->capps, sizeof(*p));
+	if (!p)
+		return -1;
+	l->apps = p;
+	l->apps[l->napps++] = (struct page_app){.info = *a};
+	return 0;
+}
+
+static int collect_grain(const struct grain_info *g, void *arg)
+{
+	struct lists *l = arg;
+	struct page_grain *p = grow(l->grains, l->ngrains, &l->cgrains, sizeof(*p));
+	if (!p)
+		return -1;
+	l->grains = p;
+	l->grains[l->ngrains++] =
+		(struct page_grain){.g = *g, .running = grainmgr_running(l->srv, g->id)};
+	return 0;
+}
+
+static int count_grain(const struct grain_info *g, void *arg)
+{
+	(void)g;
+	((struct lists *)arg)->ntrash++;
+	return 0;
+}
+
+static void lists_free(struct lists *l)
+{
+	for (size_t i = 0; i < l->napps; i++)
+		manifest_free(l->apps[i].m);
+	free(l->apps);
+	free(l->grains);
+}
+
+// The installed apps with their manifests (for their actions). 0 / -1.
+static int read_apps(struct web_req *w, struct lists *l)
+{
+	if (apps_list(w->srv->store, collect_app, l) < 0)
+		return -1;
+	for (size_t i = 0; i < l->napps; i++)
+		l->apps[i].m = apps_manifest_parsed(w->srv->store, l->apps[i].info.package_id);
+	return 0;
+}
+
+static struct page_lists page_lists(const struct lists *l)
+{
+	return (struct page_lists){l->apps, l->napps, l->grains, l->ngrains, l->ntrash};
+}
+
+// The value of name in the query string, decoded into out; false when absent or bad.
+static bool query_param(const struct web_req *w, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	for (const char *p = w->http->query; p && *p; p += strcspn(p, "&"), p += *p == '&') {
+		if (strncmp(p, name, nl) == 0 && p[nl] == '=')
+			return http_url_decode(p + nl + 1, strcspn(p + nl + 1, "&"), out, outsz,
+					       true) >= 0;
+	}
+	return false;
+}
+
+// The grain at args[0] when the viewer owns it; otherwise the 404 page is shown.
+static bool own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
+{
+	if (strlen(w->args[0]) == GRAIN_ID_LEN && grains_get(w->srv->store, w->args[0], g) == 0 &&
+	    g->owner_id == w->user.id)
+		return true;
+	show_error(w, r, 404, "There is no grain at this address that you can open. Check the "
+			      "link, or ask the person who sent it to share the grain with you.");
+	return false;
+}
+
+// After "Move to trash" the grain page comes home with ?trashed=ID: say where it went.
+static void trashed_notice(struct web_req *w, char *out, size_t outsz)
+{
+	char id[GRAIN_ID_LEN + 2];
+	struct grain_info g;
+	if (query_param(w, "trashed", id, sizeof(id)) && strlen(id) == GRAIN_ID_LEN &&
+	    grains_get(w->srv->store, id, &g) == 0 && g.owner_id == w->user.id && g.trashed)
+		snprintf(out, outsz, "\u201c%s\u201d is in the trash. You can restore it from there "
+			 "for 30 days.", g.title);
+}
+
 static void get_home(struct web_req *w, struct http_response *r)
 {
 	if (auth_setup_needed(w->srv->store) == 1) {
@@ -135,11 +250,123 @@ static void get_home(struct web_req *w, struct http_response *r)
 	}
 	if (!require_login(w, r))
 		return;
+	struct lists l = {.srv = w->srv};
+	if (read_apps(w, &l) < 0 ||
+	    grains_list(w->srv->store, w->user.id, false, collect_grain, &l) < 0 ||
+	    grains_list(w->srv->store, w->user.id, true, count_grain, &l) < 0) {
+		lists_free(&l);
+		show_error(w, r, 500, "Your apps and grains could not be read. Try again.");
+		return;
+	}
+	char notice[GRAIN_TITLE_MAX + 96] = "";
+	trashed_notice(w, notice, sizeof(notice));
 	struct view v;
 	view_init(&v, w, r);
-	page_home(&r->body, &v.c);
+	v.c.notice = notice[0] ? notice : NULL;
+	struct page_lists pl = page_lists(&l);
+	page_home(&r->body, &v.c, &pl);
+	lists_free(&l);
 	html_done(r, 200);
 }
+
+// After an upload app.js comes back with ?installed=APP or ?upgraded=APP.
+static void installed_notice(struct web_req *w, char *out, size_t outsz)
+{
+	char id[APPS_ID_LEN + 2];
+	struct app_info a;
+	bool up = false;
+	if (!query_param(w, "installed", id, sizeof(id)) &&
+	    !(up = query_param(w, "upgraded", id, sizeof(id))))
+		return;
+	if (apps_get(w->srv->store, id, &a) != 0)
+		return;
+	if (up)
+		snprintf(out, outsz, "%s is upgraded to %s. Its grains run it from their next start.",
+			 a.title, a.marketing_version);
+	else
+		snprintf(out, outsz, "%s %s is installed. Make a grain with it on the home page.",
+			 a.title, a.marketing_version);
+}
+
+static void get_apps(struct web_req *w, struct http_response *r)
+{
+	if (!require_login(w, r))
+		return;
+	struct lists l = {.srv = w->srv};
+	if (read_apps(w, &l) < 0) {
+		lists_free(&l);
+		show_error(w, r, 500, "The apps could not be read. Try again.");
+		return;
+	}
+	char notice[APPS_TITLE_MAX + 192] = "";
+	installed_notice(w, notice, sizeof(notice));
+	struct view v;
+	view_init(&v, w, r);
+	v.c.notice = notice[0] ? notice : NULL;
+	struct page_lists pl = page_lists(&l);
+	page_apps(&r->body, &v.c, &pl);
+	lists_free(&l);
+	html_done(r, 200);
+}
+
+// "scheme://host[:port]" of url, for the page's CSP frame-src. 0 / -1.
+static int url_origin(const char *url, char *out, size_t outsz)
+{
+	const char *h = strstr(url, "://");
+	if (!h)
+		return -1;
+	size_t n = (size_t)(h + 3 - url) + strcspn(h + 3, "/?#");
+	if (n >= outsz)
+		return -1;
+	memcpy(out, url, n);
+	out[n] = '\0';
+	return 0;
+}
+
+// Opening a grain: a fresh session host for the owner with all of the app's permissions,
+// framed by the page; the page's CSP allows that one origin in frame-src.
+static void get_grain(struct web_req *w, struct http_response *r)
+{
+	struct grain_info g;
+	if (!require_login(w, r) || !own_grain(w, r, &g))
+		return;
+	if (g.trashed) {
+		show_error(w, r, 410, "This grain is in the trash. Restore it from the trash to "
+				      "open it again.");
+		return;
+	}
+	char perms[GM_PERMS_MAX], url[512], origin[320];
+	if (apps_all_permissions(w->srv->store, g.package_id, perms, sizeof(perms)) < 0 ||
+	    grainmgr_session_new(w->srv, g.id, &w->user, perms, "/", url, sizeof(url)) < 0 ||
+	    url_origin(url, origin, sizeof(origin)) < 0 || resp_frame_src(r, origin) < 0) {
+		show_error(w, r, 500, "The grain could not be opened. Try again in a moment.");
+		return;
+	}
+	grains_touch(w->srv->store, g.id, w->now, false);
+	struct view v;
+	view_init(&v, w, r);
+	page_grain(&r->body, &v.c, &g, url);
+	html_done(r, 200);
+}
+
+static void get_trash(struct web_req *w, struct http_response *r)
+{
+	if (!require_login(w, r))
+		return;
+	struct lists l = {.srv = w->srv};
+	if (grains_list(w->srv->store, w->user.id, true, collect_grain, &l) < 0) {
+		lists_free(&l);
+		show_error(w, r, 500, "The trash could not be read. Try again.");
+		return;
+	}
+	struct view v;
+	view_init(&v, w, r);
+	struct page_lists pl = page_lists(&l);
+	page_trash(&r->body, &v.c, &pl);
+	lists_free(&l);
+	html_done(r, 200);
+}
+
 
 static void get_login(struct web_req *w, struct http_response *r)
 {
@@ -227,6 +454,7 @@ static void post_setup(struct web_req *w, struct http_response *r)
 	explicit_bzero(pw2, sizeof(pw2));
 	if (res == AUTH_OK) {
 		log_info("setup: admin %s created; setup token spent", u.name);
+		web_server_name_changed();
 		start_session(w, r, &u, "/");
 		return;
 	}
@@ -447,6 +675,9 @@ static void get_favicon(struct web_req *w, struct http_response *r)
 
 static const struct web_route routes[] = {
 	{HTTP_GET, "/", get_home},
+	{HTTP_GET, "/apps", get_apps},
+	{HTTP_GET, "/grain/*", get_grain},
+	{HTTP_GET, "/trash", get_trash},
 	{HTTP_GET, "/login", get_login},
 	{HTTP_POST, "/login", post_login},
 	{HTTP_POST, "/logout", post_logout},

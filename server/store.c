@@ -73,6 +73,35 @@ static const char *const migrations[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	");",
+	// 2: apps and grains. A package is one verified .spk, unpacked under apps/<id>/; an app
+	// is the packages of one signing key, and its package_id is the version grains run.
+	"CREATE TABLE packages ("
+	"  id TEXT PRIMARY KEY,"
+	"  app_id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  manifest TEXT NOT NULL,"
+	"  installed INTEGER NOT NULL,"
+	"  installed_by INTEGER REFERENCES users(id) ON DELETE SET NULL"
+	");"
+	"CREATE INDEX packages_app ON packages(app_id);"
+	"CREATE TABLE apps ("
+	"  id TEXT PRIMARY KEY,"
+	"  package_id TEXT NOT NULL REFERENCES packages(id),"
+	"  updated INTEGER NOT NULL"
+	");"
+	"CREATE TABLE grains ("
+	"  id TEXT PRIMARY KEY,"
+	"  app_id TEXT NOT NULL REFERENCES apps(id),"
+	"  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  title TEXT NOT NULL,"
+	"  action INTEGER NOT NULL,"
+	"  started_once INTEGER NOT NULL DEFAULT 0 CHECK (started_once IN (0, 1)),"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL,"
+	"  trashed INTEGER"
+	");"
+	"CREATE INDEX grains_owner ON grains(owner_id);"
+	"CREATE INDEX grains_app ON grains(app_id);",
 };
 
 struct stmt_entry {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Small helpers used everywhere: cleanup attributes, array sizes, time.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@ static inline void *util_steal(void *pp)
 	return v;
 }
 #define steal_pointer(pp) util_steal(pp)
+
+// Formats a path into out; -1 (and out empty) when it does not fit.
+int util_path(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // Monotonic milliseconds, for timers. Wall-clock seconds, for stored times.
 int64_t util_now_ms(void);

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The web layer: host routing, identity from cookie or bearer token, and shared helpers.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "grainmgr.h"
 #include "log.h"
 #include "pages.h"
 #include "server.h"
@@ -101,21 +105,31 @@ void web_clear_session(const struct web_req *w, struct http_response *r)
 		    w->srv->base_tls || w->tls ? "; Secure" : "");
 }
 
-void web_server_name(const struct web_req *w, char *out, size_t outsz)
+static char cached[AUTH_NAME_MAX + 1];
+static int64_t name_cached_at = -1;
+
+void web_server_name_changed(void)
 {
-	if (store_setting_get(w->srv->store, "server_name", out, outsz) != 0)
-		snprintf(out, outsz, "silo");
+	name_cached_at = -1;
 }
 
-// Host header without the default port, lowercased, compared with the shell's host.
-static bool is_shell_host(const struct web_req *w)
+void web_server_name(const struct web_req *w, char *out, size_t outsz)
+{
+	// Every page shows the name; read it from the store at most once a second.
+	if (name_cached_at != w->now) {
+		if (store_setting_get(w->srv->store, "server_name", cached, sizeof(cached)) != 0)
+			snprintf(cached, sizeof(cached), "silo");
+		name_cached_at = w->now;
+	}
+	snprintf(out, outsz, "%s", cached);
+}
+
+// The Host header lowercased, without the default port; false when absent or too long.
+static bool host_key(const struct web_req *w, char *host, size_t hostsz)
 {
 	const char *h = w->http->host;
-	if (!h) // HTTP/1.0 without Host: the shell is the only thing it can mean
-		return true;
-	char host[256];
-	size_t n = strlen(h);
-	if (n >= sizeof(host))
+	size_t n = h ? strlen(h) : 0;
+	if (!h || n >= hostsz)
 		return false;
 	for (size_t i = 0; i <= n; i++)
 		host[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
@@ -123,7 +137,15 @@ static bool is_shell_host(const struct web_req *w)
 	size_t dl = strlen(dflt);
 	if (n > dl && strcmp(host + n - dl, dflt) == 0)
 		host[n - dl] = '\0';
-	return strcmp(host, w->srv->shell_host) == 0;
+	return true;
+}
+
+static bool is_shell_host(const struct web_req *w)
+{
+	if (!w->http->host) // HTTP/1.0 without Host: the shell is the only thing it can mean
+		return true;
+	char host[256];
+	return host_key(w, host, sizeof(host)) && strcmp(host, w->srv->shell_host) == 0;
 }
 
 // Identity: a bearer token wins over a cookie; neither means logged out.
@@ -204,12 +226,38 @@ static void serve_asset(struct web_req *w, struct http_response *r, const struct
 	r->static_len = a->len;
 }
 
+uint64_t web_body_limit(const struct server *s, const struct http_request *req, bool *spool)
+{
+	*spool = false;
+	if (req->method == HTTP_POST && (strcmp(req->path, "/api/v1/apps") == 0)) {
+		*spool = true;
+		return (uint64_t)s->cfg.max_package_mb << 20;
+	}
+	return (uint64_t)s->cfg.max_body_bytes;
+}
+
+int web_spool_open(const struct server *s)
+{
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/uploads", s->cfg.data);
+	// O_TMPFILE: the file has no name, so nothing is left behind whatever happens. The
+	// installer (another uid) reopens it through /proc/self/fd: it must be readable.
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_err("web_spool_open: %s: %s", dir, strerror(errno));
+	return fd;
+}
+
 void web_handle(struct web_req *w, struct http_response *r)
 {
 	w->now = util_unix_now();
 	if (!is_shell_host(w)) {
-		// Other hosts are the per-session grain hosts; none exist yet.
-		resp_error(r, 404, "no such host on this server");
+		// Other hosts are the per-session grain hosts, ui-<id>.<shell host>.
+		char host[300], id[GM_HOST_ID_LEN + 1];
+		if (host_key(w, host, sizeof(host)) && grainmgr_is_session_host(w->srv, host, id))
+			grainmgr_handle(w, r, id);
+		else
+			resp_error(r, 404, "no such host on this server");
 		return;
 	}
 	const char *path = w->http->path;

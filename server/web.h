@@ -12,11 +12,15 @@
 
 struct server;
 
+struct conn;
+
 struct web_req {
 	struct server *srv;
+	struct conn *conn;                  // for conn_defer
 	const struct http_request *http;
 	const char *body;
 	size_t body_len;
+	int body_fd;                        // a spooled body (uploads), else -1
 	const char *peer;
 	bool tls;
 	// Resolved by web_handle before a handler runs.
@@ -31,6 +35,11 @@ struct web_req {
 };
 
 void web_handle(struct web_req *w, struct http_response *r);
+// The body limit for a request whose head just arrived; *spool: keep the body in a file
+// (web_spool_open) instead of memory, for uploads.
+uint64_t web_body_limit(const struct server *s, const struct http_request *req, bool *spool);
+// An anonymous temporary file for a spooled body; -1 on error (logged).
+int web_spool_open(const struct server *s);
 
 // Helpers for the handlers in shell.c and api.c.
 // The value of cookie name, copied into out; NULL when absent or too long.
@@ -41,8 +50,10 @@ int web_form(const struct web_req *w, const char *field, char *out, size_t outsz
 bool web_origin_ok(const struct web_req *w);
 void web_set_session(const struct web_req *w, struct http_response *r, const char *cookie);
 void web_clear_session(const struct web_req *w, struct http_response *r);
-// The server's display name ("silo" until set up).
+// The server's display name ("silo" until set up), cached for a second.
 void web_server_name(const struct web_req *w, char *out, size_t outsz);
+// Drops the cached name (after setup changed it).
+void web_server_name_changed(void);
 
 // Handlers: shell.c answers pages, api.c the JSON API. Each returns false when no route
 // matched the path.

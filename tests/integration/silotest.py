@@ -86,6 +86,8 @@ _tmpdirs = []
 
 def tmpdir(prefix="silo-test-"):
     d = tempfile.mkdtemp(prefix=prefix)
+    # silo's front runs as its own uid and must be able to pass through to its data dir.
+    os.chmod(d, 0o711)
     _tmpdirs.append(d)
     return d
 
@@ -142,10 +144,15 @@ def run(scenario, time_limit=90):
 class Server:
     """One silo data directory, served by one process at a time (restart() starts another)."""
 
-    def __init__(self, data=None, config=None, name="silo"):
+    def __init__(self, data=None, config=None, name="silo", base_host=None):
         self.data = data or os.path.join(tmpdir(), "data")
         self.config = config      # dict of silo.conf settings, written to a file for --config
         self.name = name
+        # With base_host (say "silo.localhost"), the server runs with --base-url
+        # http://BASE_HOST:PORT, so its shell answers only that Host and ui-<id>.BASE_HOST:PORT
+        # are its grain session hosts. Connections still go to 127.0.0.1; the clients send
+        # the Host header themselves (no DNS needed).
+        self.base_host = base_host
         self.proc = None
         self.port = None
         self.logs = []            # stderr of every process started, in order
@@ -156,7 +163,12 @@ class Server:
 
     @property
     def base_url(self):
-        return f"http://{HOST}:{self.port}"
+        return f"http://{self.shell_host or HOST + ':' + str(self.port)}"
+
+    @property
+    def shell_host(self):
+        """The Host header the shell answers (None: the server's own address will do)."""
+        return f"{self.base_host}:{self.port}" if self.base_host else None
 
     def _config_file(self):
         path = os.path.join(tmpdir("silo-conf-"), "silo.conf")
@@ -179,6 +191,8 @@ class Server:
             self.stderr_path = self._log_path()
             self.logs.append(self.stderr_path)
             args = [silo_bin(), "serve", "--data", self.data, "--listen", f"{HOST}:{self.port}"]
+            if self.base_host:
+                args += ["--base-url", f"http://{self.base_host}:{self.port}"]
             if self.config:
                 args += ["--config", self._config_file()]
             with open(self.stderr_path, "wb") as err, open(self.stderr_path + ".stdout", "wb") as out:
@@ -208,7 +222,8 @@ class Server:
                 return False
             try:
                 c = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                c.request("GET", "/api/v1/status")
+                c.request("GET", "/api/v1/status",
+                          headers={"Host": self.shell_host} if self.shell_host else {})
                 r = c.getresponse()
                 r.read()
                 c.close()
@@ -278,7 +293,7 @@ class Server:
         return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
     def client(self):
-        return Client(self.port)
+        return Client(self.port, host=self.shell_host)
 
     def raw(self, timeout=5):
         return Raw(self.port, timeout)
@@ -330,9 +345,10 @@ class Client:
     """An HTTP client with a cookie jar and the session's CSRF token; one connection per
     request (keep-alive is tested separately over raw sockets)."""
 
-    def __init__(self, port, timeout=15):
+    def __init__(self, port, timeout=15, host=None):
         self.port = port
         self.timeout = timeout
+        self.host = host          # the Host header to send (None: http.client's default)
         self.cookies = {}
         self.csrf = None
         self.bearer = None
@@ -352,6 +368,8 @@ class Client:
             h["X-CSRF-Token"] = self.csrf
         if self.bearer:
             h["Authorization"] = f"Bearer {self.bearer}"
+        if self.host:
+            h["Host"] = self.host
         h.update(headers or {})
         c = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         try:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for html.c (escaping printf), pages.c (whole documents, escaping, CSRF) and the
-// generated asset table.
+// Unit tests for html.c (escaping printf), pages.c and pages_grains.c (whole documents,
+// escaping, CSRF), the shell pages' CSP frame-src (response.c) and the generated asset table.
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,7 +12,9 @@
 
 #include "buf.h"
 #include "html.h"
+#include "manifest.h"
 #include "pages.h"
+#include "response.h"
 #include "test.h"
 
 #define HOSTILE "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>&"
@@ -136,6 +138,14 @@ static void check_doc(const char *name, const char *doc, bool logged_in)
 	      logged_in ? "present" : "absent");
 }
 
+// Logged-in pages hand app.js the session's token; logged-out pages have none to hand.
+static void check_csrf_meta(const char *name, const char *doc, bool logged_in)
+{
+	bool has = strstr(doc, "<meta name=\"csrf\" content=\"" CSRF "\">\n") != NULL;
+	CHECK(has == logged_in && count(doc, "name=\"csrf\" content=") == (logged_in ? 1u : 0u),
+	      "%s: <meta name=csrf> %s", name, logged_in ? "present" : "absent");
+}
+
 static void test_pages_logged_out(void)
 {
 	struct page_ctx c = ctx(NULL);
@@ -160,6 +170,7 @@ static void test_pages_logged_out(void)
 	page_login(&out, &c, HOSTILE, "/admin?x=\"><b>");
 	d = buf_cstr(&out);
 	check_doc("login", d, false);
+	check_csrf_meta("login", d, false);
 	CHECK(strstr(d, "action=\"/login\"") &&
 	      strstr(d, "name=\"next\" value=\"/admin?x=&quot;&gt;&lt;b&gt;\"") &&
 	      strstr(d, "autocomplete=\"current-password\""), "login: form with next");
@@ -181,16 +192,22 @@ static void test_pages_logged_out(void)
 static void test_pages_logged_in(void)
 {
 	struct page_ctx c = ctx(&hostile_user);
+	struct page_lists none = {0};
 	buf_reset(&out);
-	page_home(&out, &c);
+	page_home(&out, &c, &none);
 	const char *d = buf_cstr(&out);
 	check_doc("home", d, true);
-	CHECK(strstr(d, "Welcome, &lt;script&gt;") && strstr(d, "Apps") && strstr(d, "Grains") &&
+	check_csrf_meta("home", d, true);
+	CHECK(strstr(d, "Welcome, &lt;script&gt;") && strstr(d, "Create") && strstr(d, "Grains") &&
 	      !strstr(d, "href=\"/admin\""), "home: greeting, sections, no admin link for users");
+	CHECK(strstr(d, "No apps yet") && strstr(d, "No grains yet") &&
+	      strstr(d, "<a class=\"btn\" href=\"/apps\">Install an app</a>") &&
+	      !strstr(d, "id=\"grains-list\"") && !strstr(d, "data-new-grain"),
+	      "home: empty states point to the apps page");
 
 	buf_reset(&out);
 	c.user = &admin;
-	page_home(&out, &c);
+	page_home(&out, &c, &none);
 	CHECK(strstr(buf_cstr(&out), "href=\"/admin\""), "home: admins see the admin link");
 
 	struct user users[3] = { admin, hostile_user, hostile_user };
@@ -237,6 +254,202 @@ static void test_pages_logged_in(void)
 	check_doc("error logged in", buf_cstr(&out), true);
 }
 
+// A manifest with hostile titles and two actions, as the store would hand it over.
+static struct manifest *hostile_manifest(void)
+{
+	static const char json[] =
+		"{\"title\": \"<b>Notes</b>\", \"version\": 3, \"marketing_version\": \"1.2\","
+		" \"http_port\": 8000, \"description\": \"<i>desc</i> & 'more'\","
+		" \"actions\": [{\"title\": \"New <b>notebook</b>\", \"command\": [\"/notes\"]},"
+		" {\"title\": \"New \\\"quick\\\" note\", \"command\": [\"/notes\"]}],"
+		" \"continue_command\": [\"/notes\"],"
+		" \"permissions\": [{\"name\": \"edit\", \"title\": \"Edit\"}]}";
+	struct manifest *m = NULL;
+	char err[160];
+	if (manifest_parse(json, strlen(json), &m, err, sizeof(err)) != MANIFEST_OK)
+		printf("# manifest: %s\n", err);
+	return m;
+}
+
+#define APP_ID "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
+#define GRAIN_ID "0123456789abcdef0123456789abcdef"
+
+static struct page_grain hostile_grain(bool running)
+{
+	struct page_grain pg = { .running = running };
+	snprintf(pg.g.id, sizeof(pg.g.id), GRAIN_ID);
+	snprintf(pg.g.app_id, sizeof(pg.g.app_id), APP_ID);
+	snprintf(pg.g.app_title, sizeof(pg.g.app_title), "%s", HOSTILE);
+	snprintf(pg.g.title, sizeof(pg.g.title), "%s", HOSTILE);
+	pg.g.owner_id = 2;
+	pg.g.created = pg.g.last_used = 1704164645;
+	return pg;
+}
+
+static void test_home_with_grains(const struct page_app *apps, size_t napps)
+{
+	struct page_ctx c = ctx(&hostile_user);
+	struct page_grain grains[2] = { hostile_grain(true), hostile_grain(false) };
+	grains[1].g.id[0] = 'f';
+	struct page_lists l = { apps, napps, grains, 2, 3 };
+	buf_reset(&out);
+	page_home(&out, &c, &l);
+	const char *d = buf_cstr(&out);
+	check_doc("home with grains", d, true);
+	CHECK(strstr(d, "<button type=\"button\" class=\"btn btn-small btn-new\" id=\"new-" APP_ID
+			"-0\" data-new-grain data-app=\"" APP_ID "\" data-action=\"0\">") &&
+	      strstr(d, "id=\"new-" APP_ID "-1\"") && !strstr(d, "id=\"new-" APP_ID "-2\""),
+	      "home: one button per action, #new-<app>-<index>");
+	CHECK(strstr(d, "New &lt;b&gt;notebook&lt;/b&gt;") && strstr(d, "New &quot;quick&quot; note"),
+	      "home: action titles escaped");
+	CHECK(strstr(d, "<ul class=\"grain-list\" id=\"grains-list\">") &&
+	      strstr(d, "href=\"/grain/" GRAIN_ID "\"") && count(d, "<a class=\"grain-row\"") == 2,
+	      "home: #grains-list links each grain to /grain/<id>");
+	CHECK(count(d, "data-running=\"" GRAIN_ID "\">Running") == 1 &&
+	      strstr(d, "data-running=\"f123456789abcdef0123456789abcdef\" hidden>"),
+	      "home: the running badge only on the running grain");
+	CHECK(strstr(d, "<time datetime=\"2024-01-02T03:04:05Z\" data-relative>2024-01-02</time>"),
+	      "home: last used, as a <time> app.js makes relative");
+	CHECK(strstr(d, "href=\"/trash\">Trash <span class=\"count\">3</span>") &&
+	      strstr(d, "<noscript>"), "home: the trash link with its count, and a noscript note");
+	CHECK(!strstr(d, "No grains yet") && !strstr(d, "No apps yet"), "home: no empty states");
+}
+
+static void test_apps_page(const struct page_app *apps, size_t napps)
+{
+	struct page_ctx c = ctx(&hostile_user);
+	struct page_lists none = {0}, l = { .apps = apps, .napps = napps };
+	buf_reset(&out);
+	page_apps(&out, &c, &none);
+	const char *d = buf_cstr(&out);
+	check_doc("apps empty", d, true);
+	check_csrf_meta("apps", d, true);
+	CHECK(strstr(d, "<input type=\"file\" id=\"app-upload\" accept=\".spk\"") &&
+	      strstr(d, "id=\"app-upload-button\"") && strstr(d, "id=\"app-upgrade\"") &&
+	      strstr(d, "No apps installed yet") && !strstr(d, "id=\"apps-list\""),
+	      "apps: the upload control and the empty state");
+	CHECK(strstr(d, "<a href=\"/apps\" aria-current=\"page\">Apps</a>"),
+	      "apps: Apps is the current page in the top bar");
+	buf_reset(&out);
+	page_apps(&out, &c, &l);
+	d = buf_cstr(&out);
+	check_doc("apps", d, true);
+	CHECK(strstr(d, "<table id=\"apps-list\">") && strstr(d, "id=\"app-" APP_ID "\"") &&
+	      strstr(d, ">abcdefghijkl&hellip;</code>") && strstr(d, "title=\"App id " APP_ID "\""),
+	      "apps: #apps-list with the short app id");
+	CHECK(strstr(d, "1.2 <span class=\"muted small\">(version 3)</span>") &&
+	      strstr(d, "data-label=\"Grains\" class=\"num\">4<") && strstr(d, ">2 apps<"),
+	      "apps: versions and grain counts");
+	CHECK(strstr(d, "Version 7") && strstr(d, "&lt;i&gt;desc&lt;/i&gt; &amp; &#39;more&#39;"),
+	      "apps: no marketing version shows the version; descriptions escaped");
+}
+
+static void test_grain_page(void)
+{
+	struct page_ctx c = ctx(&hostile_user);
+	struct page_grain pg = hostile_grain(true);
+	buf_reset(&out);
+	page_grain(&out, &c, &pg.g, "http://ui-00ff.h:1/.silo/open?t=ab&x=\"<y>");
+	const char *d = buf_cstr(&out);
+	check_doc("grain", d, false); // the grain's bar has no navigation, so no log-out form
+	check_csrf_meta("grain", d, true);
+	CHECK(strstr(d, "<iframe id=\"grain-frame\" src=\"http://ui-00ff.h:1/.silo/open?t=ab&amp;"
+			"x=&quot;&lt;y&gt;\" title=\"&lt;script&gt;"), "grain: the iframe, its URL escaped");
+	CHECK(strstr(d, "<h1 id=\"grain-title\">&lt;script&gt;alert(1)") &&
+	      strstr(d, "id=\"grain-title-input\" maxlength=\"256\"") &&
+	      strstr(d, "value=\"&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;"),
+	      "grain: the title and its rename field, escaped");
+	CHECK(strstr(d, "data-grain=\"" GRAIN_ID "\"") && strstr(d, "id=\"grain-log-button\"") &&
+	      strstr(d, "id=\"grain-trash\"") && strstr(d, "id=\"grain-log\"") &&
+	      strstr(d, "<body class=\"grain-page\">") && strstr(d, "href=\"/\""),
+	      "grain: its bar (home, log, trash) and the log panel");
+	CHECK(count(d, "<iframe") == 1 && !strstr(d, "<footer"), "grain: one frame, no footer");
+}
+
+static void test_trash_page(void)
+{
+	struct page_ctx c = ctx(&hostile_user);
+	struct page_grain pg = hostile_grain(false);
+	pg.g.trashed = 1704164645;
+	struct page_lists none = {0}, l = { .grains = &pg, .ngrains = 1 };
+	buf_reset(&out);
+	page_trash(&out, &c, &none);
+	const char *d = buf_cstr(&out);
+	check_doc("trash empty", d, true);
+	CHECK(strstr(d, "The trash is empty") && !strstr(d, "data-restore"), "trash: empty state");
+	buf_reset(&out);
+	page_trash(&out, &c, &l);
+	d = buf_cstr(&out);
+	check_doc("trash", d, true);
+	check_csrf_meta("trash", d, true);
+	CHECK(strstr(d, "data-restore=\"" GRAIN_ID "\"") && strstr(d, "data-purge=\"" GRAIN_ID "\"") &&
+	      strstr(d, "data-title=\"&lt;script&gt;") && strstr(d, ">2024-01-02<") &&
+	      strstr(d, ">2024-02-01<") && strstr(d, ">1 grain<"),
+	      "trash: Restore, Delete forever, trashed and purge dates");
+}
+
+static void test_grain_pages(void)
+{
+	struct manifest *m = hostile_manifest();
+	CHECK(m && m->nactions == 2, "pages: the test manifest parses");
+	struct page_app apps[2] = { { .m = m }, { .m = NULL } };
+	snprintf(apps[0].info.id, sizeof(apps[0].info.id), APP_ID);
+	snprintf(apps[0].info.title, sizeof(apps[0].info.title), "%s", HOSTILE);
+	snprintf(apps[0].info.marketing_version, sizeof(apps[0].info.marketing_version), "1.2");
+	apps[0].info.version = 3;
+	apps[0].info.grains = 4;
+	apps[1].info = apps[0].info;
+	apps[1].info.id[0] = 'z';
+	apps[1].info.marketing_version[0] = '\0';
+	apps[1].info.version = 7;
+	test_home_with_grains(apps, 2);
+	CHECK(strstr(buf_cstr(&out), "manifest cannot be read"),
+	      "home: an app without a readable manifest says so instead of buttons");
+	test_apps_page(apps, 2);
+	test_grain_page();
+	test_trash_page();
+	manifest_free(m);
+}
+
+static bool csp_of(struct http_response *r, char *out_line, size_t outsz)
+{
+	struct buf w;
+	buf_init(&w);
+	resp_serialize(r, &w, false, true, false);
+	const char *all = buf_cstr(&w), *p = all ? strstr(all, "Content-Security-Policy: ") : NULL;
+	bool ok = p != NULL;
+	if (p)
+		snprintf(out_line, outsz, "%.*s", (int)strcspn(p, "\r"), p);
+	buf_free(&w);
+	return ok;
+}
+
+static void test_frame_src(void)
+{
+	struct http_response r;
+	char line[1024];
+	resp_init(&r);
+	r.shell_page = true;
+	CHECK(csp_of(&r, line, sizeof(line)) && strstr(line, "frame-ancestors 'none'") &&
+	      !strstr(line, "frame-src"), "csp: shell pages frame nothing by default");
+	CHECK(resp_frame_src(&r, "http://ui-0a.silo.localhost:8080") == 0 &&
+	      csp_of(&r, line, sizeof(line)) &&
+	      strstr(line, "; frame-src 'self' http://ui-0a.silo.localhost:8080") &&
+	      strstr(line, "frame-ancestors 'none'"), "csp: a page may frame one more origin");
+	CHECK(resp_frame_src(&r, "https://h.example; script-src *") < 0 &&
+	      resp_frame_src(&r, "javascript:alert(1)") < 0 && resp_frame_src(&r, "http://") < 0 &&
+	      resp_frame_src(&r, "http://a b") < 0 && resp_frame_src(&r, "http://H.example") < 0 &&
+	      resp_frame_src(&r, "http://h/x") < 0, "csp: anything but a plain origin is refused");
+	CHECK(csp_of(&r, line, sizeof(line)) &&
+	      strstr(line, "frame-src 'self' http://ui-0a.silo.localhost:8080") &&
+	      !strstr(line, "script-src"), "csp: a refused origin leaves the policy as it was");
+	resp_reset(&r);
+	r.shell_page = true;
+	CHECK(csp_of(&r, line, sizeof(line)) && !strstr(line, "frame-src"),
+	      "csp: resp_reset forgets the framed origin");
+	resp_free(&r);
+}
+
 static void test_defaults(void)
 {
 	struct page_ctx c = { .server_name = NULL, .csrf = NULL };
@@ -271,6 +484,8 @@ int main(void)
 	test_bad_conversion();
 	test_pages_logged_out();
 	test_pages_logged_in();
+	test_grain_pages();
+	test_frame_src();
 	test_defaults();
 	test_assets();
 	buf_free(&out);

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the JSON API's files, and the apps-and-grains routes.
+#pragma once
+#include <stdbool.h>
+
+#include <jansson.h>
+
+struct web_req;
+struct http_response;
+
+// A state-changing call is allowed: same origin, and the CSRF header with cookie auth.
+// false after answering 403.
+bool api_write_ok(struct web_req *w, struct http_response *r);
+// api_write_ok, then the JSON object body; NULL after answering the error.
+json_t *api_body_object(struct web_req *w, struct http_response *r);
+// false after answering 401 / 403.
+bool api_need_login(struct web_req *w, struct http_response *r);
+bool api_need_admin(struct web_req *w, struct http_response *r);
+// The apps and grains endpoints (api_grains.c); false when no route matched.
+bool api_grains_route(struct web_req *w, struct http_response *r);

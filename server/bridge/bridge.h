@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// silo-bridge's shared state: the wire to the front (fd 3), the app it supervises, and the
+// streams it proxies to the app's HTTP port. One process, one event loop, one struct bridge.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "ev.h"
+#include "http_resp.h"
+#include "wire.h"
+
+#define BRIDGE_WIRE_FD 3
+#define BRIDGE_PROBE_MS 10             // how often to try the app's port while it starts
+#define BRIDGE_START_TIMEOUT_MS 60000  // then give up waiting (requests get 503)
+#define BRIDGE_STOP_GRACE_MS 3000      // SIGTERM to SIGKILL when the front hangs up
+#define BRIDGE_DRAIN_MS 1000           // after the app exits: finish what it already wrote
+#define BRIDGE_READ_CHUNK 16384        // one read from the app
+#define BRIDGE_OUT_HIGH 32768          // stop reading apps above this many unsent wire bytes
+#define BRIDGE_OUT_LOW 8192            // and resume below this
+
+enum app_state {
+	APP_STARTING,   // probing 127.0.0.1:PORT; requests wait
+	APP_READY,      // it accepted once: requests connect at once
+	APP_GAVE_UP,    // it did not within the bound: requests try, 503 when refused
+	APP_GONE,       // it exited: requests get 503 while the bridge drains and exits
+};
+
+struct bstream;
+
+struct bridge {
+	struct ev_loop *loop;
+	int exit_code;
+
+	// The wire to the front.
+	int wire_fd;                 // -1 once closed
+	struct buf win, wout;
+	size_t wout_off;
+	bool hello_received;
+	bool wire_congested;         // unsent bytes over BRIDGE_OUT_HIGH: apps are not read
+	unsigned wire_events;
+	uint32_t last_stream;        // highest stream id the front opened
+	struct bstream *streams;
+	size_t nstreams;
+
+	// The app.
+	int port;                    // 0: the app has no HTTP port
+	char **argv;
+	pid_t app_pid;               // 0 once reaped
+	enum app_state app_state;
+	int64_t start_ms;
+	int64_t start_timeout_ms;
+	int probe_fd;
+	struct ev_timer probe_timer;
+	struct ev_timer stop_timer;  // SIGKILL after the grace, or the end of the drain
+	int sig_fd;
+	bool stopping;               // the front hung up: the app is being stopped
+};
+
+// main.c: leaves the event loop; main() then tears down and exits with code.
+void bridge_exit(struct bridge *b, int code);
+
+// app.c: the app process, readiness, signals, reaping.
+void bridge_signals_setup(struct bridge *b);
+void bridge_app_start(struct bridge *b);
+// The front hung up: SIGTERM to the app's group, SIGKILL after the grace; exit once reaped.
+void bridge_app_stop(struct bridge *b);
+// Releases the signalfd, the probe and the timers (at exit).
+void bridge_app_close(struct bridge *b);
+// A non-blocking connection to 127.0.0.1:PORT in *fd: 0 connected, 1 in progress, -1 (errno).
+int bridge_app_connect(struct bridge *b, int *fd);
+
+// link.c: frames to and from the front.
+void bridge_link_start(struct bridge *b);
+// Writes what it can of the queued frames; call after queueing.
+void bridge_link_flush(struct bridge *b);
+// The front is gone (EOF, error or a broken frame): stop the app, drop every stream.
+void bridge_link_lost(struct bridge *b, const char *why);
+// At exit: keeps writing queued frames for up to timeout_ms.
+void bridge_link_drain(struct bridge *b, int timeout_ms);
+void bridge_link_close(struct bridge *b);
+
+// proxy.c: one stream = one request to the app.
+void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request *req);
+struct bstream *bridge_proxy_find(struct bridge *b, uint32_t id);
+void bridge_proxy_body(struct bstream *s, const char *p, size_t n);
+void bridge_proxy_end(struct bstream *s);
+void bridge_proxy_reset(struct bstream *s);
+void bridge_proxy_window(struct bstream *s, uint32_t increment);
+// The app became reachable (connect queued streams) or will not be (answer them 503).
+void bridge_proxy_app_ready(struct bridge *b);
+void bridge_proxy_app_unavailable(struct bridge *b, const char *why);
+// The wire drained below its low mark: streams may read their apps again.
+void bridge_proxy_resume(struct bridge *b);
+void bridge_proxy_destroy_all(struct bridge *b);

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+// The privileged parent: answers the front's requests about grains and packages, reaps
+// grains, and stops everything when the front ends.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ev.h"
+#include "log.h"
+#include "parent.h"
+#include "parent_launch.h"
+#include "privsep.h"
+#include "util.h"
+
+struct parent {
+	const struct config *cfg;
+	struct ev_loop *loop;
+	int sock;
+	pid_t front;
+	int front_status;
+	struct grain_proc *procs;   // running grains
+	size_t nprocs, capprocs;
+};
+
+static void path_of(const struct parent *p, char *out, size_t outsz, const char *grain,
+		    const char *leaf)
+{
+	util_path(out, outsz, "%s/grains/%s%s%s", p->cfg->data, grain, leaf ? "/" : "", leaf ? leaf : "");
+}
+
+static struct grain_proc *find_proc(struct parent *p, const char *grain)
+{
+	for (size_t i = 0; i < p->nprocs; i++)
+		if (strcmp(p->procs[i].grain, grain) == 0)
+			return &p->procs[i];
+	return NULL;
+}
+
+static void reply(struct parent *p, const struct priv_msg *req, int status, const char *text,
+		  int fd)
+{
+	struct priv_msg r = {.type = PRIV_REPLY, .id = req->id, .status = status};
+	snprintf(r.grain, sizeof(r.grain), "%s", req->grain);
+	if (text)
+		snprintf(r.text, sizeof(r.text), "%s", text);
+	if (priv_send(p->sock, &r, fd) < 0)
+		log_err("parent: cannot answer the front: %s", strerror(errno));
+}
+
+// The uid a grain runs as outside its sandbox: the owner of its var/ directory.
+static int grain_uid(struct parent *p, const char *grain, uid_t *uid)
+{
+	char path[PATH_MAX];
+	path_of(p, path, sizeof(path), grain, "var");
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	*uid = st.st_uid;
+	return 0;
+}
+
+// The lowest uid of the grain range that no grain directory uses yet.
+static int allocate_uid(struct parent *p, uid_t *out)
+{
+	char path[PATH_MAX];
+	util_path(path, sizeof(path), "%s/grains", p->cfg->data);
+	size_t n = (size_t)p->cfg->grain_uid_count;
+	size_t words = n < 65536 ? (n + 63) / 64 : 1024; // track the first 65536 at most
+	uint64_t *used = calloc(words, sizeof(uint64_t));
+	if (!used)
+		return -1;
+	int r = parent_scan_uids(path, (uid_t)p->cfg->grain_uid_base, used, words * 64);
+	for (size_t i = 0; r == 0 && i < words * 64 && i < n; i++)
+		if (!(used[i / 64] & (1ull << (i % 64)))) {
+			*out = (uid_t)(p->cfg->grain_uid_base + (long)i);
+			free(used);
+			return 0;
+		}
+	free(used);
+	return -1;
+}
+
+static void grain_create(struct parent *p, const struct priv_msg *m)
+{
+	char dir[PATH_MAX], var[PATH_MAX];
+	uid_t uid;
+	path_of(p, dir, sizeof(dir), m->grain, NULL);
+	path_of(p, var, sizeof(var), m->grain, "var");
+	if (allocate_uid(p, &uid) < 0) {
+		reply(p, m, ENOSPC, "no free grain uid left", -1);
+		return;
+	}
+	if (mkdir(dir, 0711) < 0) {
+		reply(p, m, errno, errno == EEXIST ? "the grain exists already" : strerror(errno), -1);
+		return;
+	}
+	if (mkdir(var, 0700) < 0 || chown(var, uid, uid) < 0) {
+		int e = errno;
+		parent_remove_tree(dir);
+		reply(p, m, e, strerror(e), -1);
+		return;
+	}
+	log_info("parent: grain %s created (uid %u)", m->grain, uid);
+	reply(p, m, 0, NULL, -1);
+}
+
+static void grain_start(struct parent *p, const struct priv_msg *m)
+{
+	uid_t uid;
+	if (find_proc(p, m->grain)) {
+		reply(p, m, EBUSY, "the grain is running already", -1);
+		return;
+	}
+	if (grain_uid(p, m->grain, &uid) < 0) {
+		reply(p, m, ENOENT, "no such grain", -1);
+		return;
+	}
+	if (p->nprocs == p->capprocs) {
+		size_t cap = p->capprocs ? p->capprocs * 2 : 16;
+		struct grain_proc *np = realloc(p->procs, cap * sizeof(*np));
+		if (!np) {
+			reply(p, m, ENOMEM, "out of memory", -1);
+			return;
+		}
+		p->procs = np;
+		p->capprocs = cap;
+	}
+	struct grain_proc *g = &p->procs[p->nprocs];
+	memset(g, 0, sizeof(*g));
+	snprintf(g->grain, sizeof(g->grain), "%s", m->grain);
+	char err[512];
+	int wire = -1;
+	if (parent_launch(p->cfg, g, m->package, m->action, uid, &wire, err, sizeof(err)) < 0) {
+		log_err("parent: grain %s did not start: %s", m->grain, err);
+		reply(p, m, EIO, err, -1);
+		return;
+	}
+	p->nprocs++;
+	reply(p, m, 0, NULL, wire);
+	close(wire);
+}
+
+static void notify_exit(struct parent *p, struct grain_proc *g, int status)
+{
+	struct priv_msg n = {.type = PRIV_GRAIN_EXITED, .value = (uint64_t)(unsigned)status};
+	snprintf(n.grain, sizeof(n.grain), "%s", g->grain);
+	priv_send(p->sock, &n, -1);
+	*g = p->procs[--p->nprocs];
+}
+
+static void grain_stop(struct parent *p, const struct priv_msg *m)
+{
+	struct grain_proc *g = find_proc(p, m->grain);
+	if (g)
+		notify_exit(p, g, parent_stop(g, 0));
+	reply(p, m, 0, NULL, -1);
+}
+
+static void grain_destroy(struct parent *p, const struct priv_msg *m)
+{
+	struct grain_proc *g = find_proc(p, m->grain);
+	if (g) {
+		reply(p, m, EBUSY, "the grain is still running; stop it first", -1);
+		return;
+	}
+	char dir[PATH_MAX];
+	path_of(p, dir, sizeof(dir), m->grain, NULL);
+	int r = parent_remove_tree(dir);
+	if (r == 0)
+		log_info("parent: grain %s deleted", m->grain);
+	reply(p, m, r < 0 ? EIO : 0, r < 0 ? "could not delete every file" : NULL, -1);
+}
+
+static void grain_size(struct parent *p, const struct priv_msg *m)
+{
+	char var[PATH_MAX];
+	path_of(p, var, sizeof(var), m->grain, "var");
+	struct priv_msg r = {.type = PRIV_REPLY, .id = m->id};
+	snprintf(r.grain, sizeof(r.grain), "%s", m->grain);
+	uint64_t bytes = 0;
+	r.status = parent_tree_size(var, &bytes) < 0 ? ENOENT : 0;
+	r.value = bytes;
+	priv_send(p->sock, &r, -1);
+}
+
+static void grain_log(struct parent *p, const struct priv_msg *m)
+{
+	char path[PATH_MAX];
+	path_of(p, path, sizeof(path), m->grain, "log");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	reply(p, m, fd < 0 ? errno : 0, fd < 0 ? "no log yet" : NULL, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void pkg_install(struct parent *p, const struct priv_msg *m, int fd)
+{
+	struct priv_msg r = {.type = PRIV_REPLY, .id = m->id};
+	if (fd < 0) {
+		r.status = EINVAL;
+		snprintf(r.text, sizeof(r.text), "no package file passed");
+	} else {
+		parent_install(p->cfg, fd, &r);
+	}
+	priv_send(p->sock, &r, -1);
+}
+
+static void pkg_remove(struct parent *p, const struct priv_msg *m)
+{
+	char dir[PATH_MAX];
+	util_path(dir, sizeof(dir), "%s/apps/%s", p->cfg->data, m->package);
+	int r = m->package[0] ? parent_remove_tree(dir) : -1;
+	reply(p, m, r < 0 ? EIO : 0, NULL, -1);
+}
+
+static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)events;
+	struct parent *p = arg;
+	struct priv_msg m;
+	int mfd;
+	int r = priv_recv(fd, &m, &mfd);
+	if (r == 1) {
+		ev_del(loop, fd); // the front is gone; SIGCHLD ends the loop
+		return;
+	}
+	if (r < 0) {
+		log_err("parent: malformed message from the front; ignored");
+		return;
+	}
+	// Every request but an install names a valid grain id; priv_recv checked its form.
+	bool needs_grain = m.type >= PRIV_GRAIN_CREATE && m.type <= PRIV_GRAIN_LOG;
+	if (needs_grain && !m.grain[0]) {
+		reply(p, &m, EINVAL, "no grain named", -1);
+	} else if (m.type == PRIV_GRAIN_CREATE) {
+		grain_create(p, &m);
+	} else if (m.type == PRIV_GRAIN_START) {
+		grain_start(p, &m);
+	} else if (m.type == PRIV_GRAIN_STOP) {
+		grain_stop(p, &m);
+	} else if (m.type == PRIV_GRAIN_DESTROY) {
+		grain_destroy(p, &m);
+	} else if (m.type == PRIV_GRAIN_SIZE) {
+		grain_size(p, &m);
+	} else if (m.type == PRIV_GRAIN_LOG) {
+		grain_log(p, &m);
+	} else if (m.type == PRIV_PKG_INSTALL) {
+		pkg_install(p, &m, mfd);
+	} else if (m.type == PRIV_PKG_REMOVE) {
+		pkg_remove(p, &m);
+	} else {
+		reply(p, &m, EINVAL, "unknown request", -1);
+	}
+	if (mfd >= 0)
+		close(mfd);
+}
+
+static void reap(struct parent *p)
+{
+	int status;
+	if (p->front > 0 && waitpid(p->front, &status, WNOHANG) == p->front) {
+		p->front = 0;
+		p->front_status = status;
+		ev_stop(p->loop);
+	}
+	// Grains are reaped by their sandbox (it also removes their cgroups).
+	for (size_t i = 0; i < p->nprocs;) {
+		if (parent_reap(&p->procs[i], &status) == 1)
+			notify_exit(p, &p->procs[i], status);
+		else
+			i++;
+	}
+}
+
+static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct parent *p = arg;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(p);
+		else if (p->front > 0)
+			kill(p->front, (int)si.ssi_signo); // the front drains, then exits
+	}
+}
+
+int parent_main(const struct config *c, int sock, pid_t front)
+{
+	struct parent p = {.cfg = c, .sock = sock, .front = front};
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	p.loop = ev_new();
+	if (sfd < 0 || !p.loop || ev_add(p.loop, sfd, EV_READ, on_signal, &p) < 0 ||
+	    ev_add(p.loop, sock, EV_READ, on_front, &p) < 0) {
+		log_err("parent: cannot set up its event loop");
+		kill(front, SIGKILL);
+		return 1;
+	}
+	reap(&p); // the front may have died before the signalfd existed
+	if (p.front)
+		ev_run(p.loop);
+	// The front is gone: every grain gets a moment to save its work, then goes.
+	for (size_t i = 0; i < p.nprocs; i++)
+		parent_stop(&p.procs[i], 2000);
+	free(p.procs);
+	ev_free(p.loop);
+	close(sfd);
+	int st = p.front_status;
+	if (WIFSIGNALED(st))
+		log_err("parent: the front died of signal %d", WTERMSIG(st));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// The messages between the unprivileged front and the privileged parent: fixed-size, typed
+// records over a SOCK_SEQPACKET socketpair, with file descriptors passed alongside.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PRIV_ID_LEN 32   // grain and package ids: 32 lowercase hex characters
+
+enum priv_type {
+	// front -> parent requests; each is answered by one PRIV_REPLY with the same id.
+	PRIV_GRAIN_CREATE = 1, // grain: make its directory and give it a uid
+	PRIV_GRAIN_START,      // grain, package, action (-1: continue): reply carries the wire fd
+	PRIV_GRAIN_STOP,       // grain: kill its sandbox now
+	PRIV_GRAIN_DESTROY,    // grain: stop it and delete its files
+	PRIV_GRAIN_SIZE,       // grain: reply value = bytes used by its /var
+	PRIV_GRAIN_LOG,        // grain: reply carries a read-only fd of its console log
+	PRIV_PKG_INSTALL,      // fd of an uploaded .spk: verify and unpack; reply text = app id,
+	                       // value = version, action = 1 when it was unpacked before
+	PRIV_PKG_REMOVE,       // package: delete its unpacked tree
+	// parent -> front
+	PRIV_REPLY = 100,
+	PRIV_GRAIN_EXITED,     // grain: its sandbox ended; value = wait status
+};
+
+struct priv_msg {
+	uint32_t type;
+	uint32_t id;                        // request id, echoed by the reply
+	int32_t status;                     // replies: 0, or an errno value
+	int32_t action;
+	uint64_t value;
+	char grain[PRIV_ID_LEN + 1];
+	char package[PRIV_ID_LEN + 1];
+	char text[1024];                    // replies: an error message, or the app id
+};
+
+// Sends m (and fd when >= 0). 0 / -1.
+int priv_send(int sock, const struct priv_msg *m, int fd);
+// Receives one message (and at most one fd, -1 when none). 0, 1 on EOF, -1 on error or a
+// malformed message (wrong size, strings not terminated or ids not hex).
+int priv_recv(int sock, struct priv_msg *m, int *fd);
+// true when s is exactly PRIV_ID_LEN lowercase hex characters.
+bool priv_id_valid(const char *s);

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+// One browser request on a session host, proxied to its grain.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "conn.h"
+#include "grain_client.h"
+#include "grainmgr.h"
+#include "grains.h"
+#include "html.h"
+#include "log.h"
+#include "proxy.h"
+#include "server.h"
+#include "store.h"
+#include "web.h"
+
+#define PROXY_HIGH_WATER (256 * 1024)   // pause the grain above this much unsent output
+
+struct proxy {
+	struct server *srv;
+	struct conn_wait *cw;
+	struct gm_wait *gw;
+	struct gc_stream *st;
+	struct gm_session sess;
+	bool upgrade;          // a WebSocket request
+	bool responded;        // the response head went out
+	bool busy;
+	char cookie[4096];     // the browser's cookies minus silo's own
+	char uname[AUTH_NAME_MAX * 3 + 1];
+	char uid[33];
+};
+
+// Request headers an app may see (DESIGN.md: Sandstorm's whitelist plus WebDAV's).
+static const char *const req_ok[] = {
+	"Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "Content-Type",
+	"Content-Language", "Content-Encoding", "If-Match", "If-None-Match", "If-Modified-Since",
+	"If-Unmodified-Since", "If-Range", "Range", "User-Agent", "X-Requested-With",
+	"X-CSRF-Token", "Depth", "Destination", "Overwrite", "Prefer", "Brief", "If", "Lock-Token",
+	"Timeout", "Origin", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+	"Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions",
+};
+// Response headers that pass back to the browser.
+static const char *const resp_ok[] = {
+	"Content-Type", "Content-Encoding", "Content-Language", "Content-Disposition", "ETag",
+	"Last-Modified", "Location", "Set-Cookie", "Cache-Control", "Expires", "Vary", "Allow",
+	"DAV", "Accept-Ranges", "Content-Range", "Retry-After", "Preference-Applied",
+	"Sec-WebSocket-Accept", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Upgrade",
+};
+
+static bool in_list(const char *const *list, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncasecmp(list[i], name, len) == 0)
+			return true;
+	return len > 15 && strncasecmp(name, "X-Sandstorm-App-", 16) == 0;
+}
+
+void proxy_user_id(const struct server *s, int64_t user_id, const char *grain, char out[33])
+{
+	unsigned char key[crypto_generichash_KEYBYTES] = {0}, h[16];
+	char hex[2 * crypto_generichash_KEYBYTES + 1];
+	if (store_setting_get(s->store, "grain_id_key", hex, sizeof(hex)) == 0)
+		sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL);
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "%lld/%s", (long long)user_id, grain);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)msg, (size_t)n, key, sizeof(key));
+	sodium_bin2hex(out, 33, h, sizeof(h));
+}
+
+// Cookie header without silo's own cookies (the session host's silo_grain).
+static void filter_cookies(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	const char *p = in;
+	while (*p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		const char *e = strchr(p, ';');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n && strncmp(p, "silo_", 5) != 0 && o + n + 2 < outsz) {
+			if (o)
+				out[o++] = ';', out[o++] = ' ';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	out[o] = '\0';
+}
+
+static void pct_encode(const char *in, char *out, size_t outsz)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < outsz; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~", *p)) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hexd[*p >> 4];
+			out[o++] = hexd[*p & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+static void proxy_free(struct proxy *p)
+{
+	if (p->busy)
+		grainmgr_busy(p->srv, p->sess.grain, -1);
+	free(p);
+}
+
+// The client went away: abandon the exchange.
+static void on_cancel(void *arg)
+{
+	struct proxy *p = arg;
+	grainmgr_wait_cancel(p->gw);
+	if (p->st)
+		gc_stream_close(p->st);
+	proxy_free(p);
+}
+
+// An error before any of the grain's answer went out.
+static void fail(struct proxy *p, int status, const char *msg)
+{
+	struct http_response *r = conn_wait_response(p->cw);
+	resp_reset(r);
+	r->status = status;
+	resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+	resp_header(r, "Cache-Control", "no-store");
+	buf_printf(&r->body, "%s\n", msg);
+	struct conn_wait *cw = p->cw;
+	conn_wait_on_cancel(cw, NULL, NULL);
+	if (p->st)
+		gc_stream_close(p->st);
+	proxy_free(p);
+	conn_wait_done(cw);
+}
+
+static bool status_ok(int st, bool upgrade)
+{
+	if (st == 101)
+		return upgrade;
+	return st >= 200 && st <= 599 && st != 305 && st != 306;
+}
+
+static void on_input(void *arg, const char *data, size_t n, bool eof)
+{
+	struct proxy *p = arg;
+	if (n)
+		gc_send_body(p->st, data, n);
+	if (eof)
+		gc_send_end(p->st);
+}
+
+static void on_response(struct gc_stream *s, void *arg, const struct wire_response *wr)
+{
+	(void)s;
+	struct proxy *p = arg;
+	if (!status_ok(wr->status, p->upgrade)) {
+		fail(p, 502, "The app answered with a status silo does not pass on.");
+		return;
+	}
+	struct http_response *r = conn_wait_response(p->cw);
+	resp_reset(r);
+	r->status = wr->status;
+	for (size_t i = 0; i < wr->nheaders; i++) {
+		const struct wire_header *h = &wr->headers[i];
+		if (!in_list(resp_ok, sizeof(resp_ok) / sizeof(resp_ok[0]), h->name.p, h->name.len))
+			continue;
+		char name[64];
+		if (h->name.len >= sizeof(name))
+			continue;
+		memcpy(name, h->name.p, h->name.len);
+		name[h->name.len] = '\0';
+		resp_header(r, name, "%.*s", (int)h->value.len, h->value.p);
+	}
+	// Scripts, connections, frames and forms stay on the grain's own origin; only the
+	// shell may frame it.
+	resp_header(r, "Content-Security-Policy",
+		    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+		    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' "
+		    "data:; media-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; "
+		    "form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors %s",
+		    p->srv->base_url);
+	p->responded = true;
+	// After a 101 the browser's bytes go straight to the app (set before the head goes
+	// out: bytes that came with the upgrade request are passed on at once).
+	if (wr->status == 101)
+		conn_wait_on_input(p->cw, on_input, p);
+	conn_wait_stream_head(p->cw); // -1: the client left and on_cancel has run
+}
+
+static void on_drain(void *arg)
+{
+	struct proxy *p = arg;
+	if (p->st)
+		gc_stream_resume(p->st);
+}
+
+static void on_body(struct gc_stream *s, void *arg, const char *data, size_t n)
+{
+	struct proxy *p = arg;
+	if (conn_wait_stream_data(p->cw, data, n) < 0)
+		return;
+	if (conn_wait_backlog(p->cw) > PROXY_HIGH_WATER) {
+		gc_stream_pause(s);
+		conn_wait_on_drain(p->cw, on_drain, p);
+	}
+}
+
+static void on_end(struct gc_stream *s, void *arg)
+{
+	struct proxy *p = arg;
+	struct conn_wait *cw = p->cw;
+	conn_wait_on_cancel(cw, NULL, NULL);
+	gc_stream_close(s);
+	proxy_free(p);
+	conn_wait_stream_end(cw, true);
+}
+
+static void on_reset(struct gc_stream *s, void *arg, unsigned code)
+{
+	struct proxy *p = arg;
+	if (!p->responded) {
+		fail(p, 502, code == WIRE_RESET_LOST ? "The grain stopped before it answered."
+						     : "The app did not answer properly.");
+		return;
+	}
+	struct conn_wait *cw = p->cw;
+	conn_wait_on_cancel(cw, NULL, NULL);
+	gc_stream_close(s);
+	proxy_free(p);
+	conn_wait_stream_end(cw, false);
+}
+
+static const struct gc_stream_cbs stream_cbs = {
+	.on_response = on_response,
+	.on_body = on_body,
+	.on_end = on_end,
+	.on_reset = on_reset,
+};
+
+// The wire request: what the browser asked, whitelisted, plus who asks.
+static void make_request(struct proxy *p, const struct http_request *h, struct wire_request *wr,
+			 size_t body_len)
+{
+	memset(wr, 0, sizeof(*wr));
+	wr->content_length = (int64_t)body_len;
+	wr->method = wire_s(h->method_name);
+	wr->host = wire_s(h->host);
+	wr->path = wire_s(h->path);
+	wr->query = wire_s(h->query);
+	if (p->sess.user_id) {
+		wr->user_id = wire_s(p->uid);
+		wr->username = wire_s(p->uname);
+	}
+	wr->session_id = wire_s(p->sess.host_id);
+	wr->tab_id = wire_s(p->sess.host_id);
+	char *save = NULL;
+	for (char *t = strtok_r(p->sess.perms, ",", &save); t && wr->npermissions < WIRE_MAX_PERMISSIONS;
+	     t = strtok_r(NULL, ",", &save))
+		wr->permissions[wr->npermissions++] = wire_s(t);
+	for (size_t i = 0; i < h->nheaders && wr->nheaders < WIRE_MAX_HEADERS; i++) {
+		const char *n = h->headers[i].name;
+		if (strcasecmp(n, "Cookie") == 0) {
+			filter_cookies(h->headers[i].value, p->cookie, sizeof(p->cookie));
+			if (p->cookie[0])
+				wr->headers[wr->nheaders++] = (struct wire_header){wire_s("Cookie"), wire_s(p->cookie)};
+			continue;
+		}
+		if (strcasecmp(n, "Connection") == 0 && p->upgrade) {
+			wr->headers[wr->nheaders++] = (struct wire_header){wire_s("Connection"), wire_s("Upgrade")};
+			continue;
+		}
+		if (in_list(req_ok, sizeof(req_ok) / sizeof(req_ok[0]), n, strlen(n)))
+			wr->headers[wr->nheaders++] = (struct wire_header){wire_s(n), wire_s(h->headers[i].value)};
+	}
+}
+
+// Opens the exchange on the grain's wire and sends the body.
+static void start(struct proxy *p, struct gc *gc)
+{
+	const struct http_request *h = conn_wait_request(p->cw);
+	const char *body = NULL;
+	size_t body_len = conn_wait_body(p->cw, &body);
+	struct wire_request wr;
+	make_request(p, h, &wr, body_len);
+	enum wire_err e = WIRE_OK;
+	p->st = gc_open(gc, &wr, &stream_cbs, p, &e);
+	if (!p->st) {
+		bool ours = e == WIRE_OK || e == WIRE_ERR_NOMEM;
+		fail(p, ours ? 503 : 400, ours ? "The grain is busy; try again."
+					       : "The request cannot be passed to the app.");
+		return;
+	}
+	p->busy = true;
+	grainmgr_busy(p->srv, p->sess.grain, 1);
+	if (body_len)
+		gc_send_body(p->st, body, body_len);
+	if (!p->upgrade && body_len)
+		gc_send_end(p->st);
+}
+
+static void on_ready(void *arg, struct gc *gc, const char *err)
+{
+	struct proxy *p = arg;
+	p->gw = NULL;
+	if (!gc)
+		fail(p, 503, err ? err : "The grain is not available.");
+	else
+		start(p, gc);
+}
+
+void proxy_request(struct web_req *w, struct http_response *r, const struct gm_session *sess)
+{
+	struct server *s = w->srv;
+	// Access is checked on every request, so a revocation takes effect at once.
+	struct grain_info g;
+	struct user u;
+	if (grains_get(s->store, sess->grain, &g) != 0 || g.trashed ||
+	    (sess->user_id && (auth_user_get(s->store, sess->user_id, &u) != 0 || u.disabled)) ||
+	    g.owner_id != sess->user_id) {
+		r->status = 403;
+		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+		buf_puts(&r->body, "You no longer have access to this grain.\n");
+		return;
+	}
+	// Requests another site makes in the browser's name stay out.
+	const char *origin = http_header(w->http, "Origin");
+	char own[300];
+	snprintf(own, sizeof(own), "%s://ui-%s.%s", s->base_tls ? "https" : "http", sess->host_id,
+		 s->shell_host);
+	if (origin && strcasecmp(origin, own) != 0) {
+		r->status = 403;
+		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+		buf_puts(&r->body, "Cross-origin requests to a grain are refused.\n");
+		return;
+	}
+	struct proxy *p = calloc(1, sizeof(*p));
+	struct conn_wait *cw = p ? conn_defer(w->conn) : NULL;
+	if (!cw) {
+		free(p);
+		resp_error(r, 500, "out of memory");
+		return;
+	}
+	p->srv = s;
+	p->cw = cw;
+	p->sess = *sess;
+	const char *up = http_header(w->http, "Upgrade");
+	p->upgrade = up && strcasecmp(up, "websocket") == 0;
+	if (sess->user_id) {
+		proxy_user_id(s, sess->user_id, sess->grain, p->uid);
+		pct_encode(sess->user_name, p->uname, sizeof(p->uname));
+	}
+	conn_wait_on_cancel(cw, on_cancel, p);
+	const char *err = NULL;
+	struct gc *gc = grainmgr_acquire(s, sess->grain, on_ready, p, &p->gw, &err);
+	if (gc)
+		start(p, gc);
+	else if (!p->gw)
+		fail(p, 503, err);
+}
