@@ -120,7 +120,7 @@ unit: $(UNIT_BIN) $(DUNIT_BIN)
 check: $(PROGS) $(UNIT_BIN) debug $(APPS)
 	tests/run.sh
 
-dev: $(B)/silo
+dev: $(PROGS) $(APPS)
 	scripts/dev.sh
 
 run: dev

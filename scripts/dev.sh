@@ -8,4 +8,7 @@ listen=${SILO_LISTEN:-127.0.0.1:8080}
 data=${SILO_DATA:-$top/build/dev-data}
 mkdir -p "$data"
 echo "silo: data in $data; stop with Ctrl-C"
-exec "$top/build/silo" serve --data "$data" --listen "$listen" "$@"
+# silo.localhost and its subdomains (the grains' session hosts) reach loopback in browsers.
+port=${listen##*:}
+exec "$top/build/silo" serve --data "$data" --listen "$listen" \
+  --base-url "${SILO_BASE_URL:-http://silo.localhost:$port}" "$@"

@@ -192,7 +192,7 @@ static void post_app(struct web_req *w, struct http_response *r)
 		resp_error(r, 500, "out of memory");
 		return;
 	}
-	p->upgrade = strstr(w->http->query, "upgrade=1") != NULL;
+	p->upgrade = web_query_flag(w, "upgrade");
 	struct priv_msg m = {.type = PRIV_PKG_INSTALL};
 	if (!pc_request(w->srv, &m, w->body_fd, on_installed, p))
 		pending_reply(p, 503, err_json("the privileged parent cannot be reached"));
@@ -216,14 +216,18 @@ static void get_apps(struct web_req *w, struct http_response *r)
 	resp_json(r, 200, json_pack("{s:o}", "apps", a));
 }
 
-// The grain named in the path, if the caller owns it. false after answering 404.
+// The grain named in the path, if the caller owns it. false after answering 404 (no such
+// grain) or 403 (someone else's).
 static bool own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
 {
 	if (!api_need_login(w, r))
 		return false;
-	if (strlen(w->args[0]) != GRAIN_ID_LEN || grains_get(w->srv->store, w->args[0], g) != 0 ||
-	    g->owner_id != w->user.id) {
+	if (strlen(w->args[0]) != GRAIN_ID_LEN || grains_get(w->srv->store, w->args[0], g) != 0) {
 		resp_error(r, 404, "no such grain");
+		return false;
+	}
+	if (g->owner_id != w->user.id) {
+		resp_error(r, 403, "this grain belongs to someone else");
 		return false;
 	}
 	return true;
@@ -374,7 +378,7 @@ static void get_grains(struct web_req *w, struct http_response *r)
 	if (!api_need_login(w, r))
 		return;
 	struct list_ctx l = {w->srv, json_array()};
-	bool trash = strstr(w->http->query, "trash=1") != NULL;
+	bool trash = web_query_flag(w, "trash");
 	if (grains_list(w->srv->store, w->user.id, trash, add_grain, &l) < 0) {
 		json_decref(l.a);
 		resp_error(r, 500, "could not read the grains");
@@ -467,7 +471,7 @@ static void delete_grain(struct web_req *w, struct http_response *r)
 	if (!own_grain(w, r, &g) || !api_write_ok(w, r))
 		return;
 	grainmgr_sessions_end(w->srv, g.id);
-	if (strstr(w->http->query, "purge=1")) {
+	if (web_query_flag(w, "purge")) {
 		purge(w, r, &g);
 		return;
 	}

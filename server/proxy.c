@@ -143,6 +143,30 @@ static void fail(struct proxy *p, int status, const char *msg)
 	conn_wait_done(cw);
 }
 
+// A grain may set cookies on its own session host only: never one with a Domain (it would
+// reach the shell and other grains) and never one of silo's names.
+static bool cookie_ok(const struct wire_header *h)
+{
+	if (h->name.len != 10 || strncasecmp(h->name.p, "Set-Cookie", 10) != 0)
+		return true;
+	const char *v = h->value.p;
+	size_t n = h->value.len;
+	size_t lead = 0;
+	while (lead < n && (v[lead] == ' ' || v[lead] == '\t'))
+		lead++;
+	if (n - lead >= 5 && strncasecmp(v + lead, "silo_", 5) == 0)
+		return false;
+	for (size_t i = 0; i + 7 <= n; i++)
+		if (v[i] == ';') {
+			size_t k = i + 1;
+			while (k < n && (v[k] == ' ' || v[k] == '\t'))
+				k++;
+			if (n - k >= 6 && strncasecmp(v + k, "domain", 6) == 0)
+				return false;
+		}
+	return true;
+}
+
 static bool status_ok(int st, bool upgrade)
 {
 	if (st == 101)
@@ -172,7 +196,8 @@ static void on_response(struct gc_stream *s, void *arg, const struct wire_respon
 	r->status = wr->status;
 	for (size_t i = 0; i < wr->nheaders; i++) {
 		const struct wire_header *h = &wr->headers[i];
-		if (!in_list(resp_ok, sizeof(resp_ok) / sizeof(resp_ok[0]), h->name.p, h->name.len))
+		if (!in_list(resp_ok, sizeof(resp_ok) / sizeof(resp_ok[0]), h->name.p, h->name.len) ||
+		    !cookie_ok(h))
 			continue;
 		char name[64];
 		if (h->name.len >= sizeof(name))

@@ -206,26 +206,16 @@ static struct page_lists page_lists(const struct lists *l)
 	return (struct page_lists){l->apps, l->napps, l->grains, l->ngrains, l->ntrash};
 }
 
-// The value of name in the query string, decoded into out; false when absent or bad.
-static bool query_param(const struct web_req *w, const char *name, char *out, size_t outsz)
-{
-	size_t nl = strlen(name);
-	for (const char *p = w->http->query; p && *p; p += strcspn(p, "&"), p += *p == '&') {
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=')
-			return http_url_decode(p + nl + 1, strcspn(p + nl + 1, "&"), out, outsz,
-					       true) >= 0;
-	}
-	return false;
-}
-
-// The grain at args[0] when the viewer owns it; otherwise the 404 page is shown.
+// The grain at args[0] when the viewer owns it; otherwise 403 (someone else's) or 404.
 static bool own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
 {
-	if (strlen(w->args[0]) == GRAIN_ID_LEN && grains_get(w->srv->store, w->args[0], g) == 0 &&
-	    g->owner_id == w->user.id)
+	bool found = strlen(w->args[0]) == GRAIN_ID_LEN &&
+		     grains_get(w->srv->store, w->args[0], g) == 0;
+	if (found && g->owner_id == w->user.id)
 		return true;
-	show_error(w, r, 404, "There is no grain at this address that you can open. Check the "
-			      "link, or ask the person who sent it to share the grain with you.");
+	show_error(w, r, found ? 403 : 404,
+		   found ? "This grain belongs to someone else. Ask its owner to share it with you."
+			 : "There is no grain at this address. Check the link.");
 	return false;
 }
 
@@ -234,7 +224,7 @@ static void trashed_notice(struct web_req *w, char *out, size_t outsz)
 {
 	char id[GRAIN_ID_LEN + 2];
 	struct grain_info g;
-	if (query_param(w, "trashed", id, sizeof(id)) && strlen(id) == GRAIN_ID_LEN &&
+	if (web_query(w, "trashed", id, sizeof(id)) && strlen(id) == GRAIN_ID_LEN &&
 	    grains_get(w->srv->store, id, &g) == 0 && g.owner_id == w->user.id && g.trashed)
 		snprintf(out, outsz, "\u201c%s\u201d is in the trash. You can restore it from there "
 			 "for 30 days.", g.title);
@@ -275,8 +265,8 @@ static void installed_notice(struct web_req *w, char *out, size_t outsz)
 	char id[APPS_ID_LEN + 2];
 	struct app_info a;
 	bool up = false;
-	if (!query_param(w, "installed", id, sizeof(id)) &&
-	    !(up = query_param(w, "upgraded", id, sizeof(id))))
+	if (!web_query(w, "installed", id, sizeof(id)) &&
+	    !(up = web_query(w, "upgraded", id, sizeof(id))))
 		return;
 	if (apps_get(w->srv->store, id, &a) != 0)
 		return;

@@ -43,6 +43,23 @@ const char *web_cookie(const struct web_req *w, const char *name, char *out, siz
 	return NULL;
 }
 
+bool web_query(const struct web_req *w, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	for (const char *p = w->http->query; p && *p; p += strcspn(p, "&"), p += *p == '&') {
+		if (strncmp(p, name, nl) == 0 && p[nl] == '=')
+			return http_url_decode(p + nl + 1, strcspn(p + nl + 1, "&"), out, outsz,
+					       true) >= 0;
+	}
+	return false;
+}
+
+bool web_query_flag(const struct web_req *w, const char *name)
+{
+	char v[8];
+	return web_query(w, name, v, sizeof(v)) && strcmp(v, "1") == 0;
+}
+
 int web_form(const struct web_req *w, const char *field, char *out, size_t outsz)
 {
 	const char *ct = http_header(w->http, "Content-Type");

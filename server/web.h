@@ -44,6 +44,10 @@ int web_spool_open(const struct server *s);
 // Helpers for the handlers in shell.c and api.c.
 // The value of cookie name, copied into out; NULL when absent or too long.
 const char *web_cookie(const struct web_req *w, const char *name, char *out, size_t outsz);
+// The value of name in the query string, decoded into out; false when absent or bad.
+bool web_query(const struct web_req *w, const char *name, char *out, size_t outsz);
+// true when the query string holds exactly name=1.
+bool web_query_flag(const struct web_req *w, const char *name);
 // A field of an application/x-www-form-urlencoded body, decoded. 0 found, -1 absent/bad.
 int web_form(const struct web_req *w, const char *field, char *out, size_t outsz);
 // The request's Origin (or Referer's origin) names the base URL's origin, or is absent.

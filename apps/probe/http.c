@@ -111,6 +111,17 @@ static void handle(int fd)
 		respond(fd, 200, "text/plain", "ok\n");
 		return;
 	}
+	if (strcmp(target, "/echo") == 0) {
+		// The request head as the app received it, and cookies a hostile app would set:
+		// silo must pass only the host-only one that is not silo's.
+		const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+				   "Set-Cookie: silo_session=tossed; Path=/\r\n"
+				   "Set-Cookie: wide=1; Domain=localhost; Path=/\r\n"
+				   "Set-Cookie: own=1; Path=/\r\nConnection: close\r\n\r\n";
+		if (write(fd, head, strlen(head)) > 0 && write(fd, req, len) < 0)
+			return;
+		return;
+	}
 	struct json j;
 	json_init(&j);
 	int status = 200;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "trace.h"
@@ -116,6 +117,30 @@ static void write_list(const struct trace_root *r, const char *file)
 		die_errno("trace: writing %s", file);
 }
 
+// The canonical directory holding the program cmd names (searched in PATH when it has no
+// slash); empty when it cannot be found.
+static void program_dir(const char *cmd, char *out, size_t outsz)
+{
+	char cand[PATH_MAX], real[PATH_MAX];
+	out[0] = '\0';
+	const char *path = strchr(cmd, '/') ? "" : getenv("PATH");
+	for (const char *p = path ? path : ""; ; p += strcspn(p, ":") + (p[strcspn(p, ":")] == ':')) {
+		size_t n = strcspn(p, ":");
+		int w = strchr(cmd, '/') ? snprintf(cand, sizeof(cand), "%s", cmd)
+					 : snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", cmd);
+		if (w > 0 && (size_t)w < sizeof(cand) && access(cand, X_OK) == 0 && realpath(cand, real)) {
+			char *slash = strrchr(real, '/');
+			if (slash && slash != real) {
+				*slash = '\0';
+				snprintf(out, outsz, "%s", real);
+			}
+			return;
+		}
+		if (strchr(cmd, '/') || !p[n])
+			return;
+	}
+}
+
 static int report_end(const struct trace_result *res, const char *cmd)
 {
 	switch (res->end) {
@@ -149,6 +174,7 @@ int spk_trace_main(int argc, char **argv)
 	root.exclude = o.exclude;
 	root.verbose = o.verbose;
 	root.pyc_unchecked = !o.keep_pyc;
+	program_dir(o.cmd[0], root.app_dir, sizeof(root.app_dir));
 
 	struct trace_record rec = {.verbose = o.verbose};
 	trace_set_init(&rec.paths);

@@ -2,6 +2,7 @@
 // What the parts of `spk trace` share: a set of paths, the ptrace recorder, the ELF and
 // script inspector, and the builder that copies recorded paths into a package root.
 #pragma once
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,7 @@ struct trace_root {
 	uint64_t bytes;
 	bool verbose;
 	bool pyc_unchecked;       // rewrite timestamp-checked .pyc files (default)
+	char app_dir[PATH_MAX];   // the traced program's own directory: never skipped
 };
 
 // Opens (creating) the output directory; dies unless it is empty or add is set.

@@ -311,9 +311,13 @@ static void place_file(struct trace_root *r, const char *path)
 	r->bytes += (uint64_t)st.st_size;
 }
 
+// The host's /tmp, /var, /home ... are skipped, except where the traced program itself
+// lives: a program built in /tmp/app is the app.
 static bool root_skipped(const struct trace_root *r, const char *path)
 {
-	return trace_path_skipped(path) || root_excluded(r, path);
+	size_t n = strlen(r->app_dir);
+	bool own = n > 1 && strncmp(path, r->app_dir, n) == 0 && (path[n] == '/' || !path[n]);
+	return (!own && trace_path_skipped(path)) || root_excluded(r, path);
 }
 
 // Follows the symlink at cur (already placed), then the rest of the path.

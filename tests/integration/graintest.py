@@ -10,7 +10,6 @@ import json as jsonlib
 import os
 import re
 import time
-import urllib.parse
 
 import silotest as st
 from silotest import HOST
@@ -18,7 +17,8 @@ from silotest import HOST
 BASE_HOST = "silo.localhost"
 APPS_DIR = st.ROOT / "build" / "apps"
 SPK = {name: APPS_DIR / f"{name}.spk" for name in ("notes", "notes-v2", "probe", "radicale")}
-SESSION_URL_RE = re.compile(r"^http://(ui-([0-9a-f]{32})\.([^/]+))(/\.silo/open\?t=([0-9a-f]{64}))$")
+SESSION_URL_RE = re.compile(
+    r"^http://(ui-([0-9a-f]{32})\.([^/]+))(/\.silo/open\?t=([0-9a-f]{64}))$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -166,7 +166,3 @@ class GrainSession:
 
     def post(self, path, json=None, **kw):
         return self.raw("POST", path, json=json, **kw)
-
-
-def url_host(url):
-    return urllib.parse.urlsplit(url).netloc

@@ -130,7 +130,8 @@ def scenario(t):
     t.ok(j.get("installed_version") == 1 and j.get("version") == 2 and "upgrade=1" in
          j.get("error", ""), "upgrade: the 409 names both versions and how to confirm", repr(j))
     listed = {a["title"]: a for a in admin.get("/api/v1/apps").json()["apps"]}
-    t.eq(listed["Notes"].get("version"), 1, "upgrade: after the 409 the installed version is still 1")
+    t.eq(listed["Notes"].get("version"), 1,
+         "upgrade: after the 409 the installed version is still 1")
     t.ok(gt.wait_for(lambda: apps_dir(s) == before, 5),
          "upgrade: the unconfirmed package is not left in DATA/apps", repr(apps_dir(s)))
 

@@ -276,18 +276,18 @@ def scenario(t):
     zoe = invite_user(s, admin, "zoë")
     t.eq(gt.grain_list(zoe), [], "others: a second user's grain list is empty")
     t.eq(gt.grain_list(zoe, trash=True), [], "others: and so is their trash")
-    t.eq(zoe.get(f"/api/v1/grains/{g1}/log").status, 404, "others: the owner's log is 404")
-    t.eq(zoe.post(f"/api/v1/grains/{g1}/session", {}).status, 404,
-         "others: opening the owner's grain is 404")
-    t.eq(zoe.request("PATCH", f"/api/v1/grains/{g1}", json={"title": "mine"}).status, 404,
-         "others: renaming it is 404")
-    t.eq(zoe.request("DELETE", f"/api/v1/grains/{g1}").status, 404, "others: deleting it is 404")
-    t.eq(zoe.request("DELETE", f"/api/v1/grains/{g1}?purge=1").status, 404,
-         "others: purging it is 404")
-    t.eq(zoe.post(f"/api/v1/grains/{g1}/restore", {}).status, 404, "others: restoring it is 404")
+    t.eq(zoe.get(f"/api/v1/grains/{g1}/log").status, 403, "others: the owner's log is 403")
+    t.eq(zoe.post(f"/api/v1/grains/{g1}/session", {}).status, 403,
+         "others: opening the owner's grain is 403")
+    t.eq(zoe.request("PATCH", f"/api/v1/grains/{g1}", json={"title": "mine"}).status, 403,
+         "others: renaming it is 403")
+    t.eq(zoe.request("DELETE", f"/api/v1/grains/{g1}").status, 403, "others: deleting it is 403")
+    t.eq(zoe.request("DELETE", f"/api/v1/grains/{g1}?purge=1").status, 403,
+         "others: purging it is 403")
+    t.eq(zoe.post(f"/api/v1/grains/{g1}/restore", {}).status, 403, "others: restoring it is 403")
     r = zoe.get(f"/grain/{g1}")
-    t.ok(r.status in (403, 404) and ".silo/open" not in r.text(),
-         "others: the shell's page for the owner's grain refuses her (403/404), no link in it",
+    t.ok(r.status == 403 and ".silo/open" not in r.text(),
+         "others: the shell's page for the owner's grain refuses her (403), no link in it",
          repr(r)[:200])
     e1 = gt.grain_entry(admin, g1) or {}
     t.ok(e1.get("title") == "Shopping" and e1.get("trashed") == 0,

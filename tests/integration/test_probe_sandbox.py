@@ -120,6 +120,19 @@ def scenario(t):
     t.ok(a.ok and b.ok, "setup: two probe grains, each with a session host")
     t.eq(a.get("/health").text(), "ok\n", "probe: GET /health through the session host")
 
+    # --- Headers and cookies both ways (the probe echoes what it received) ---
+    r = a.get("/echo", headers={"Cookie": f"silo_grain={a.cookie}; silo_session=s3cret; "
+                                          "silo_csrf=c; theme=dark",
+                                "X-Sandstorm-Username": "evil", "Authorization": "Bearer x"})
+    seen = r.text().lower()
+    t.ok(r.status == 200 and "cookie: theme=dark" in seen and "silo_" not in seen,
+         "headers: the app sees its own cookies, none of silo's", seen[:300])
+    t.ok("x-sandstorm-username: evil" not in seen and "authorization" not in seen,
+         "headers: a forged identity header and Authorization never reach the app")
+    cookies = r.header_all("Set-Cookie")
+    t.eq(cookies, ["own=1; Path=/"],
+         "headers: only the app's host-only cookie passes; silo_* names and Domain= are dropped")
+
     # A port on the host's 127.0.0.1 that the grain must not reach, and another grain's /var.
     host_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     host_sock.bind((silotest.HOST, 0))

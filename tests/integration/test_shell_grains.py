@@ -107,8 +107,8 @@ def check_other_users(t, s, admin, gid):
     bob.csrf = r.json().get("csrf")
     t.eq(r.status, 201, "users: bob joins by invitation")
     r = bob.get(f"/grain/{gid}")
-    t.ok(r.status == 404 and "grain-frame" not in r.text() and "ui-" not in r.text(),
-         "grain page: another user gets the 404 page, and no session", repr(r))
+    t.ok(r.status == 403 and "grain-frame" not in r.text() and "ui-" not in r.text(),
+         "grain page: another user gets the 403 page, and no session", repr(r))
     r = bob.get("/")
     t.ok(gid not in r.text(), "home: another user's list does not show the grain")
     r = admin.get("/grain/" + "0" * 32)

@@ -146,9 +146,22 @@ def entries(root):
     return out
 
 
+# spk trace never copies what lies under these (see docs/TRACE.md).
+SKIPPED = ("/proc", "/sys", "/dev", "/tmp", "/var", "/run", "/home", "/root")
+
+
+def fixture_base():
+    """build/, unless the checkout itself lies under a never-copied prefix (a clone in /tmp):
+    then /opt, which the trace copies like any system directory."""
+    base = (ROOT / "build").resolve()
+    if any(str(base) == p or str(base).startswith(p + "/") for p in SKIPPED):
+        base = Path("/opt")
+    return base
+
+
 def make_fixtures(t):
-    """Files outside every never-copied prefix (under build/), and the fixture program."""
-    fix = Path(tempfile.mkdtemp(prefix="spk-trace-test-", dir=ROOT / "build"))
+    """Files outside every never-copied prefix, and the fixture program."""
+    fix = Path(tempfile.mkdtemp(prefix="spk-trace-test-", dir=fixture_base()))
     silotest._tmpdirs.append(str(fix))
     (fix / "rel").mkdir()
     (fix / "__pycache__").mkdir()

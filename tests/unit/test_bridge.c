@@ -352,6 +352,15 @@ static void app_handle(int fd)
 		// nothing: closing is the answer
 	} else if (strcmp(path, "/half") == 0) {
 		write_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+	} else if (strcmp(path, "/pieces") == 0) {
+		// Python's wsgiref writes the status line, each header and the body separately.
+		write_str(fd, "HTTP/1.0 200 OK\r\n");
+		usleep(20 * 1000);
+		write_str(fd, "Content-Type: text/plain\r\n");
+		usleep(20 * 1000);
+		write_str(fd, "Content-Length: 6\r\n\r");
+		usleep(20 * 1000);
+		write_str(fd, "\npieces");
 	} else if (strcmp(path, "/garbage") == 0) {
 		write_str(fd, "HTLP/1.1 200 OK\r\n\r\n");
 	} else if (strcmp(path, "/inject") == 0) {
@@ -967,7 +976,7 @@ static void test_responses(void)
 		return;
 	}
 	static struct wire_request r;
-	enum { CHUNKED, CLOSE, CONT, HEAD, EARLY, HALF, GARBAGE, INJECT, BADCHUNK, MISSING, N };
+	enum { CHUNKED, CLOSE, CONT, HEAD, EARLY, HALF, GARBAGE, INJECT, BADCHUNK, MISSING, PIECES, N };
 	static const char *const paths[N][3] = {
 		[CHUNKED] = {"GET", "/chunked", "n=60&size=1000"},
 		[CLOSE] = {"GET", "/close", ""},
@@ -979,6 +988,7 @@ static void test_responses(void)
 		[INJECT] = {"GET", "/inject", ""},
 		[BADCHUNK] = {"GET", "/badchunk", ""},
 		[MISSING] = {"DELETE", "/nothing-here", ""},
+		[PIECES] = {"GET", "/pieces", ""},
 	};
 	struct ex e[N];
 	for (int i = 0; i < N; i++) {
@@ -987,7 +997,7 @@ static void test_responses(void)
 		if (i == CHUNKED)
 			e[i].keep_body = false;
 	}
-	CHECK(scen_run(&sc, 10000), "bridge: ten exchanges with odd responses finish");
+	CHECK(scen_run(&sc, 10000), "bridge: eleven exchanges with odd responses finish");
 	CHECK(e[CHUNKED].status == 200 && e[CHUNKED].ended && e[CHUNKED].nbody == 60000 &&
 	      e[CHUNKED].pattern_ok &&
 	      e[CHUNKED].clen == -1, "bridge: a chunked response arrives decoded, length unknown");
@@ -1012,6 +1022,9 @@ static void test_responses(void)
 	CHECK(e[BADCHUNK].status == 200 && e[BADCHUNK].reset == WIRE_RESET_APP_BAD,
 	      "bridge: a malformed chunk after the head resets the stream (APP_BAD)");
 	CHECK(e[MISSING].status == 404 && e[MISSING].ended, "bridge: the app's own 404 passes");
+	CHECK(e[PIECES].status == 200 && e[PIECES].ended && e[PIECES].body.data &&
+	      strcmp(e[PIECES].body.data, "pieces") == 0,
+	      "bridge: a response head written in pieces is put back together");
 	for (int i = 0; i < N; i++)
 		ex_free(&e[i]);
 	scen_end(&sc, failed);
