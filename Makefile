@@ -128,8 +128,9 @@ run: dev
 fuzz: | $(DEPS_STAMP)
 	scripts/fuzz.sh
 
-bench: $(B)/silo
+bench: $(PROGS) $(APPS)
 	bench/bench.sh
+	bench/bench_grains.sh
 
 clean:
 	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB)

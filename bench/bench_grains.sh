@@ -8,7 +8,7 @@
 #      path); next to bwrap starting the same notes binary with comparable isolation;
 #   2. proxy throughput: wrk on GET PATH through silo to the running grain (its session host)
 #      vs straight to a notes process on the host vs nginx as a reverse proxy to that process;
-#   3. memory of the grain's silo-bridge (the sandbox's PID 1), alone and beside other grains
+#   3. memory of the grain's silo-bridge (the sandbox's PID 1), beside other idle grains
 #      (bridges share their text pages: PSS is what one more grain costs).
 # Needs root (real sandboxes) and `make apps`. Results go to stdout (docs/BENCHMARKS.md
 # records a run). Only 127.0.0.1, ports from the kernel, everything it starts is stopped by

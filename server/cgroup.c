@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Per-grain cgroups: find the caller's cgroup in each hierarchy, create a leaf beneath it,
 // write limits, kill and remove it. Works on cgroup v1 (per-controller hierarchies) and v2.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -512,4 +513,35 @@ int cgroup_stats(const struct cgroup *cg, struct cgroup_stats *st)
 	st->pids_current = read_counter(cg, CGROUP_PIDS, "pids.current", NULL);
 	st->pids_max_hits = read_counter(cg, CGROUP_PIDS, "pids.events", "max");
 	return 0;
+}
+
+// Removes one hierarchy's empty leaves named silo-*; busy ones stay.
+static int sweep_dir(const char *base)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "silo-", 5) != 0 || !name_ok(e->d_name + 5))
+			continue;
+		char path[CGROUP_PATH_MAX + 300];
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		n += rmdir(path) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+int cgroup_sweep(void)
+{
+	char base[CGROUP_PATH_MAX];
+	int n = 0;
+	for (int c = 0; c < CGROUP_NCTL; c++)
+		if (locate(ctl_names[c], base, sizeof(base)) == 0)
+			n += sweep_dir(base);
+	if (locate(NULL, base, sizeof(base)) == 0)
+		n += sweep_dir(base);
+	return n;
 }

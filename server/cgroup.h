@@ -49,6 +49,9 @@ void cgroup_kill(const struct cgroup *cg);
 // Removes the leaves, retrying while the kernel still counts exiting tasks; 0, or -1 with
 // errno when a leaf would not go away within about a second. Idempotent.
 int cgroup_destroy(struct cgroup *cg);
+// Removes the empty silo-* leaves beneath the caller's cgroups: what grains of an earlier
+// silo that was killed left behind. Leaves with processes stay. The number removed.
+int cgroup_sweep(void);
 // Reads the counters; 0, or -1 when the grain has no cgroup.
 int cgroup_stats(const struct cgroup *cg, struct cgroup_stats *st);
 // The path of FILE in controller c's leaf, or -1 if the controller is not used.

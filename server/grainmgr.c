@@ -203,9 +203,9 @@ static void on_started(void *arg, const struct priv_msg *m, int fd)
 		return;
 	}
 	rt->state = RT_RUNNING;
-	grains_touch(s->store, rt->id, util_unix_now(), true);
 	rt_arm_idle(rt);
-	rt_release_waits(rt, NULL);
+	rt_release_waits(rt, NULL); // the waiting requests go first; the store write can wait
+	grains_touch(s->store, rt->id, util_unix_now(), true);
 }
 
 // Asks the parent to start the grain; an error message when that cannot even be asked.

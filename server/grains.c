@@ -95,6 +95,21 @@ int grains_get(struct store *s, const char *id, struct grain_info *out)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
+int grains_access(struct store *s, const char *id, int64_t *owner_id, bool *trashed)
+{
+	sqlite3_stmt *st = store_stmt(s, "SELECT owner_id, trashed IS NOT NULL FROM grains WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*owner_id = sqlite3_column_int64(st, 0);
+		*trashed = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
 int grains_list(struct store *s, int64_t owner_id, bool trashed,
 		int (*fn)(const struct grain_info *g, void *arg), void *arg)
 {

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "ev.h"
 #include "log.h"
@@ -313,6 +314,9 @@ int parent_main(const struct config *c, int sock, pid_t front)
 		kill(front, SIGKILL);
 		return 1;
 	}
+	int swept = cgroup_sweep();
+	if (swept)
+		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
 	if (p.front)
 		ev_run(p.loop);

@@ -347,11 +347,12 @@ void proxy_request(struct web_req *w, struct http_response *r, const struct gm_s
 {
 	struct server *s = w->srv;
 	// Access is checked on every request, so a revocation takes effect at once.
-	struct grain_info g;
+	int64_t owner;
+	bool trashed;
 	struct user u;
-	if (grains_get(s->store, sess->grain, &g) != 0 || g.trashed ||
+	if (grains_access(s->store, sess->grain, &owner, &trashed) != 0 || trashed ||
 	    (sess->user_id && (auth_user_get(s->store, sess->user_id, &u) != 0 || u.disabled)) ||
-	    g.owner_id != sess->user_id) {
+	    owner != sess->user_id) {
 		r->status = 403;
 		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
 		buf_puts(&r->body, "You no longer have access to this grain.\n");

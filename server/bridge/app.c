@@ -68,7 +68,9 @@ static void probe_result(struct bridge *b, int err)
 		bridge_link_flush(b);
 		return;
 	}
-	ev_timer_set(b->loop, &b->probe_timer, BRIDGE_PROBE_MS, probe_tick, b);
+	// The first second is when a small app comes up, and a grain's start waits on it:
+	// probe every millisecond then, every BRIDGE_PROBE_MS after.
+	ev_timer_set(b->loop, &b->probe_timer, waited < 1000 ? 1 : BRIDGE_PROBE_MS, probe_tick, b);
 }
 
 static void on_probe_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
