@@ -1,22 +1,36 @@
 // SPDX-License-Identifier: MIT
 // Secret tokens: random generation, storage hashes and constant-time comparison.
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "log.h"
 #include "token.h"
 
+// Tokens come from a pool filled by one getrandom call per 128 tokens: a page for a
+// logged-out visitor mints one, and a syscall each would cost more than the page. Each byte
+// is handed out once and wiped; a forked child refills instead of reusing its parent's pool.
+#define TOKEN_POOL (TOKEN_BYTES * 128)
+static unsigned char pool[TOKEN_POOL];
+static size_t pool_left;
+static pid_t pool_pid;
+
 void token_new(char out[TOKEN_HEX_LEN + 1])
 {
-	unsigned char raw[TOKEN_BYTES];
-	// sodium_init is idempotent and cheap once done; without it there is no safe randomness,
-	// and a caller that asked for a secret cannot be handed anything else.
-	if (sodium_init() < 0)
-		die("token_new: libsodium failed to initialize");
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(out, TOKEN_HEX_LEN + 1, raw, sizeof(raw));
-	sodium_memzero(raw, sizeof(raw));
+	if (!pool_left || pool_pid != getpid()) {
+		// sodium_init is idempotent and cheap once done; without it there is no safe
+		// randomness, and a caller that asked for a secret cannot be handed anything else.
+		if (sodium_init() < 0)
+			die("token_new: libsodium failed to initialize");
+		randombytes_buf(pool, sizeof(pool));
+		pool_left = sizeof(pool);
+		pool_pid = getpid();
+	}
+	unsigned char *raw = pool + sizeof(pool) - pool_left;
+	sodium_bin2hex(out, TOKEN_HEX_LEN + 1, raw, TOKEN_BYTES);
+	sodium_memzero(raw, TOKEN_BYTES);
+	pool_left -= TOKEN_BYTES;
 }
 
 void token_hash(const char *token, char out[TOKEN_HEX_LEN + 1])
