@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "conn.h"
 #include "grain_client.h"
 #include "grainmgr.h"
@@ -14,6 +16,7 @@
 #include "parent_client.h"
 #include "proxy.h"
 #include "server.h"
+#include "store.h"
 #include "token.h"
 #include "util.h"
 #include "web.h"
@@ -53,6 +56,7 @@ struct session {
 };
 
 struct grainmgr {
+	unsigned char id_key[crypto_generichash_KEYBYTES];   // for user pseudonyms
 	struct ev_timer purge;      // trashed grains past GRAIN_TRASH_TTL go for good
 	struct grain_rt *rts;
 	struct session *sessions;
@@ -489,11 +493,36 @@ static void on_purge_timer(struct ev_loop *loop, void *arg)
 		     on_purge_timer, s);
 }
 
+// The pseudonym key lives in the store, so a user's id in a grain survives restarts.
+static int load_id_key(struct server *s)
+{
+	char hex[2 * crypto_generichash_KEYBYTES + 1];
+	size_t n = 0;
+	if (store_setting_get(s->store, "grain_id_key", hex, sizeof(hex)) == 0 &&
+	    sodium_hex2bin(s->grains->id_key, sizeof(s->grains->id_key), hex, strlen(hex), NULL,
+			   &n, NULL) == 0 && n == sizeof(s->grains->id_key))
+		return 0;
+	randombytes_buf(s->grains->id_key, sizeof(s->grains->id_key));
+	sodium_bin2hex(hex, sizeof(hex), s->grains->id_key, sizeof(s->grains->id_key));
+	int r = store_setting_set(s->store, "grain_id_key", hex);
+	sodium_memzero(hex, sizeof(hex));
+	return r;
+}
+
+const unsigned char *grainmgr_id_key(const struct server *s)
+{
+	return s->grains->id_key;
+}
+
 int grainmgr_init(struct server *s)
 {
 	s->grains = calloc(1, sizeof(*s->grains));
 	if (!s->grains)
 		return -1;
+	if (load_id_key(s) < 0) {
+		log_err("grainmgr_init: cannot keep the pseudonym key in the store");
+		return -1;
+	}
 	pc_on_grain_exit(s, on_exit_notice);
 	ev_timer_set(s->loop, &s->grains->purge, 60 * 1000, on_purge_timer, s);
 	return 0;
@@ -516,6 +545,7 @@ void grainmgr_fini(struct server *s)
 	}
 	while (g->sessions)
 		session_unlink(s, g->sessions);
+	sodium_memzero(g, sizeof(*g));
 	free(g);
 	s->grains = NULL;
 }

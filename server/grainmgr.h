@@ -25,7 +25,10 @@ struct gm_session {
 	char perms[GM_PERMS_MAX];          // comma-separated, for X-Sandstorm-Permissions
 };
 
+// Loads (or makes, once) the server's secret for user pseudonyms. 0 / -1.
 int grainmgr_init(struct server *s);
+// The key of X-Sandstorm-User-Id's per-grain pseudonyms (crypto_generichash_KEYBYTES).
+const unsigned char *grainmgr_id_key(const struct server *s);
 void grainmgr_fini(struct server *s);
 
 // Opens a session host for user on grain with perms. url: where the browser goes first

@@ -61,13 +61,11 @@ static bool in_list(const char *const *list, size_t n, const char *name, size_t 
 
 void proxy_user_id(const struct server *s, int64_t user_id, const char *grain, char out[33])
 {
-	unsigned char key[crypto_generichash_KEYBYTES] = {0}, h[16];
-	char hex[2 * crypto_generichash_KEYBYTES + 1];
-	if (store_setting_get(s->store, "grain_id_key", hex, sizeof(hex)) == 0)
-		sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL);
+	unsigned char h[16];
 	char msg[128];
 	int n = snprintf(msg, sizeof(msg), "%lld/%s", (long long)user_id, grain);
-	crypto_generichash(h, sizeof(h), (const unsigned char *)msg, (size_t)n, key, sizeof(key));
+	crypto_generichash(h, sizeof(h), (const unsigned char *)msg, (size_t)n,
+			   grainmgr_id_key(s), crypto_generichash_KEYBYTES);
 	sodium_bin2hex(out, 33, h, sizeof(h));
 }
 
