@@ -188,6 +188,7 @@ void bridge_app_stop(struct bridge *b)
 	if (b->stopping)
 		return;
 	b->stopping = true;
+	bridge_pool_close_all(b);
 	ev_timer_cancel(b->loop, &b->probe_timer);
 	probe_close(b);
 	if (!b->app_pid) {
@@ -220,6 +221,7 @@ static void app_exited(struct bridge *b, int status)
 	}
 	ev_timer_cancel(b->loop, &b->probe_timer);
 	probe_close(b);
+	bridge_pool_close_all(b);
 	b->app_state = APP_GONE;
 	b->exit_code = code;
 	if (b->stopping || b->wire_fd < 0) {

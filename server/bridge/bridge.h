@@ -19,6 +19,14 @@
 #define BRIDGE_READ_CHUNK 16384        // one read from the app
 #define BRIDGE_OUT_HIGH 32768          // stop reading apps above this many unsent wire bytes
 #define BRIDGE_OUT_LOW 8192            // and resume below this
+#define BRIDGE_POOL_MAX 16             // idle keep-alive connections to the app kept open
+// Idle pooled connections are closed after this; apps such as notes close theirs after 30 s,
+// so the bridge closes first and seldom sends a request on a connection the app just closed.
+#define BRIDGE_POOL_IDLE_MS 20000
+#define BRIDGE_REPLAY_MAX 65536        // a safe request is kept for one retry up to this size
+// A request waiting this long on a new connection while others sit idle: the app may serve
+// one connection at a time (blocked reading an idle one), so the idle ones are closed.
+#define BRIDGE_STARVE_MS 50
 
 enum app_state {
 	APP_STARTING,   // probing 127.0.0.1:PORT; requests wait
@@ -28,6 +36,19 @@ enum app_state {
 };
 
 struct bstream;
+struct bridge;
+
+// A connection to the app: owned by one stream at a time (never two requests on it at
+// once: no pipelining), or idle in the pool. Registered with the loop for its whole life.
+struct bconn {
+	struct bridge *b;
+	int fd;
+	unsigned events;             // what fd is watched for (0: not registered)
+	struct bstream *s;           // the stream using it; NULL while idle
+	bool idle;
+	struct bconn *prev, *next;   // the idle list, newest first
+	int64_t idle_since;
+};
 
 struct bridge {
 	struct ev_loop *loop;
@@ -56,6 +77,14 @@ struct bridge {
 	struct ev_timer stop_timer;  // SIGKILL after the grace, or the end of the drain
 	int sig_fd;
 	bool stopping;               // the front hung up: the app is being stopped
+
+	// Idle keep-alive connections to the app.
+	struct bconn *idle_head, *idle_tail;
+	size_t nidle;
+	int64_t pool_idle_ms;
+	struct ev_timer idle_timer;
+	struct ev_timer starve_timer;
+	bool starve_logged;
 };
 
 // main.c: leaves the event loop; main() then tears down and exits with code.
@@ -70,6 +99,23 @@ void bridge_app_stop(struct bridge *b);
 void bridge_app_close(struct bridge *b);
 // A non-blocking connection to 127.0.0.1:PORT in *fd: 0 connected, 1 in progress, -1 (errno).
 int bridge_app_connect(struct bridge *b, int *fd);
+
+// pool.c: connections to the app and the idle pool.
+// A new connection in the returned conn: *r 0 connected, 1 in progress, -1 (errno; NULL).
+struct bconn *bridge_conn_open(struct bridge *b, int *r);
+// Watches the connection for ev (0: unregisters it).
+void bridge_conn_set_events(struct bconn *c, unsigned ev);
+void bridge_conn_close(struct bconn *c);
+// A connection whose last response allows reuse goes idle (or is closed past the cap).
+void bridge_pool_put(struct bconn *c);
+// The newest idle connection that still looks alive, or NULL.
+struct bconn *bridge_pool_take(struct bridge *b);
+void bridge_pool_close_all(struct bridge *b);
+void bridge_conn_idle_event(struct bconn *c);
+// proxy.c: a connection went idle: watch for requests starving on new connections.
+void bridge_proxy_pooled(struct bridge *b);
+// proxy.c: the loop's callback for every app connection.
+void bridge_conn_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
 // link.c: frames to and from the front.
 void bridge_link_start(struct bridge *b);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // silo-bridge: a grain's PID 1. It starts the app, waits for its HTTP port, reaps every
 // process, and turns the front's frames on fd 3 into HTTP/1.1 requests to 127.0.0.1:PORT.
-// Usage: silo-bridge [--port PORT] [--start-timeout MS] -- CMD [ARG...]
+// Usage: silo-bridge [--port PORT] [--start-timeout MS] [--pool-idle MS] -- CMD [ARG...]
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -17,7 +17,7 @@
 
 static noreturn void usage(void)
 {
-	die("usage: silo-bridge [--port PORT] [--start-timeout MS] -- CMD [ARG...]");
+	die("usage: silo-bridge [--port PORT] [--start-timeout MS] [--pool-idle MS] -- CMD [ARG...]");
 }
 
 static long parse_num(const char *s, long min, long max, const char *what)
@@ -38,6 +38,8 @@ static void parse_args(int argc, char **argv, struct bridge *b)
 			b->port = (int)parse_num(argv[++i], 1, 65535, "--port");
 		else if (strcmp(argv[i], "--start-timeout") == 0)
 			b->start_timeout_ms = parse_num(argv[++i], 1, 86400000, "--start-timeout");
+		else if (strcmp(argv[i], "--pool-idle") == 0) // how long idle app connections stay open
+			b->pool_idle_ms = parse_num(argv[++i], 1, 3600000, "--pool-idle");
 		else
 			usage();
 	}
@@ -74,6 +76,7 @@ int main(int argc, char **argv)
 {
 	struct bridge b = {
 		.start_timeout_ms = BRIDGE_START_TIMEOUT_MS,
+		.pool_idle_ms = BRIDGE_POOL_IDLE_MS,
 		.wire_fd = -1,
 		.probe_fd = -1,
 		.sig_fd = -1,

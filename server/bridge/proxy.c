@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// silo-bridge's streams: each REQUEST becomes one connection to the app carrying a canonical
-// HTTP/1.1 request (identity headers added, Connection: close); the app's response is
-// parsed strictly and framed back as RESPONSE, BODY and END. After a 101 the stream is a
-// byte pipe both ways. Flow control: BODY we send spends the front's credit, and we only
-// read the app while there is credit and the wire is not congested.
+// silo-bridge's streams: each REQUEST becomes a canonical HTTP/1.1 request (identity headers
+// added) on a connection to the app, a kept-alive one from the pool when there is one; the
+// app's response is parsed strictly and framed back as RESPONSE, BODY and END. After a 101
+// the stream is a byte pipe both ways. Flow control: BODY we send spends the front's credit,
+// and we only read the app while there is credit and the wire is not congested.
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,11 +28,16 @@ struct bstream {
 	struct bridge *b;
 	struct bstream *prev, *next;
 	uint32_t id;
-	int fd;                     // the connection to the app, -1 when none
-	unsigned events;            // what fd is watched for (0: not registered)
+	struct bconn *conn;         // the connection to the app, NULL when none
 	enum phase phase;
 	bool head_request;
 	bool upgrade;               // a WebSocket upgrade was asked for
+	bool reused;                // conn came from the pool
+	bool retried;               // already sent again on a fresh connection once
+	bool replay;                // to_app keeps the whole request for that retry
+	bool got_bytes;             // the app sent something on conn
+	bool keep_alive;            // the response so far allows conn to be reused
+	int64_t wait_since;         // when a new conn was opened (waiting for its first byte)
 
 	// Front -> app.
 	struct buf to_app;          // request head, then body bytes, not yet written
@@ -75,7 +80,6 @@ static bool in_list(struct wire_str name, const char *const *list, size_t n)
 	return false;
 }
 
-static void on_app_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
 static void destroy(struct bstream *s);
 
 struct bstream *bridge_proxy_find(struct bridge *b, uint32_t id)
@@ -88,7 +92,7 @@ struct bstream *bridge_proxy_find(struct bridge *b, uint32_t id)
 
 static void update_events(struct bstream *s)
 {
-	if (s->fd < 0)
+	if (!s->conn)
 		return;
 	unsigned ev = 0;
 	if (s->phase == P_CONNECTING) {
@@ -96,32 +100,24 @@ static void update_events(struct bstream *s)
 	} else if (s->phase == P_HEAD || s->phase == P_BODY) {
 		if (!s->app_wr_closed && s->to_app.len > s->to_app_off)
 			ev |= EV_WRITE;
-		// Not registered at all while paused, so a hang-up cannot spin the loop.
 		if (!s->app_eof && (s->phase == P_HEAD || (s->credit > 0 && !s->b->wire_congested)))
 			ev |= EV_READ;
 	}
-	if (ev == s->events)
-		return;
-	struct ev_loop *loop = s->b->loop;
-	if (!s->events)
-		ev_add(loop, s->fd, ev, on_app_io, s);
-	else if (!ev)
-		ev_del(loop, s->fd);
-	else
-		ev_mod(loop, s->fd, ev);
-	s->events = ev;
+	bridge_conn_set_events(s->conn, ev);
 }
 
-static void close_app(struct bstream *s)
+// Done with the app connection: closed, or (reuse) handed to the idle pool.
+static void close_app(struct bstream *s, bool reuse)
 {
-	if (s->fd >= 0) {
-		if (s->events)
-			ev_del(s->b->loop, s->fd);
-		close(s->fd);
-		s->fd = -1;
-		s->events = 0;
+	if (s->conn) {
+		if (reuse)
+			bridge_pool_put(s->conn);
+		else
+			bridge_conn_close(s->conn);
+		s->conn = NULL;
 	}
 	s->app_wr_closed = true;
+	s->replay = false;
 	buf_free(&s->to_app);
 	s->to_app_off = 0;
 	buf_free(&s->head);
@@ -144,7 +140,7 @@ static void grant(struct bstream *s)
 static void destroy(struct bstream *s)
 {
 	struct bridge *b = s->b;
-	close_app(s);
+	close_app(s, false);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -160,7 +156,7 @@ static void destroy(struct bstream *s)
 // The stream is over for both sides once our END is out and the front's END came in.
 static bool maybe_done(struct bstream *s)
 {
-	if (s->end_sent && s->front_end && (s->app_wr_closed || s->fd < 0)) {
+	if (s->end_sent && s->front_end && (s->app_wr_closed || !s->conn)) {
 		destroy(s);
 		return true;
 	}
@@ -174,7 +170,15 @@ static void abort_stream(struct bstream *s, uint16_t code, const char *why)
 	destroy(s);
 }
 
-// The response is complete: END, and the app connection is no longer needed.
+// The connection may carry another request after this response (RFC 9112 9.3): the
+// response allowed it and ended where its framing said, and the whole request went out.
+static bool reusable(const struct bstream *s)
+{
+	return s->conn && s->keep_alive && !s->upgrade && s->front_end && !s->app_wr_closed &&
+	       s->to_app_off == s->to_app.len;
+}
+
+// The response is complete: END, and the app connection goes back to the pool or is closed.
 static void finish(struct bstream *s)
 {
 	if (wire_put_end(&s->b->wout, s->id) != WIRE_OK) {
@@ -183,7 +187,7 @@ static void finish(struct bstream *s)
 	}
 	s->end_sent = true;
 	s->phase = P_DONE;
-	close_app(s);
+	close_app(s, reusable(s));
 	grant(s);
 	maybe_done(s);
 }
@@ -196,6 +200,7 @@ static void fail(struct bstream *s, int status, uint16_t code, const char *why)
 		abort_stream(s, code, why);
 		return;
 	}
+	s->keep_alive = false;
 	log_warn("bridge: stream %u: %s (answering %d)", s->id, why, status);
 	char body[256];
 	int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, http_reason(status), why);
@@ -269,7 +274,7 @@ static int build_head(struct bstream *s, const struct wire_request *r)
 	if (s->upgrade) {
 		buf_puts(o, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
 	} else {
-		buf_puts(o, "Connection: close\r\n");
+		// HTTP/1.1 without Connection: the app may keep the connection open (RFC 9112 9.3).
 		// RFC 9110 8.6: no Content-Length where the method expects no content and has none.
 		bool wants_body = wire_str_eq(r->method, "POST") || wire_str_eq(r->method, "PUT") ||
 				  wire_str_eq(r->method, "PATCH");
@@ -296,6 +301,33 @@ static bool wants_websocket(const struct wire_request *r)
 
 static void start_connect(struct bstream *s);
 
+// RFC 9110 9.2.1's safe methods, plus WebDAV's read-only PROPFIND and REPORT: the only
+// requests sent a second time when a kept-alive connection turns out dead (RFC 9110 9.2.2
+// allows retrying idempotent ones; PUT and DELETE are left out as the app may have acted).
+static bool safe_method(struct wire_str m)
+{
+	static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "REPORT"};
+	for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		if (wire_str_eq(m, safe[i]))
+			return true;
+	return false;
+}
+
+// Stops keeping the request for a retry: what was written already is freed.
+static void drop_replay(struct bstream *s)
+{
+	if (!s->replay)
+		return;
+	s->replay = false;
+	if (s->app_wr_closed) {
+		buf_free(&s->to_app);
+		s->to_app_off = 0;
+	} else if (s->to_app_off) {
+		buf_consume(&s->to_app, s->to_app_off);
+		s->to_app_off = 0;
+	}
+}
+
 void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request *req)
 {
 	if (id <= b->last_stream) {
@@ -315,12 +347,12 @@ void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request 
 	}
 	s->b = b;
 	s->id = id;
-	s->fd = -1;
 	s->credit = WIRE_INITIAL_WINDOW;
 	s->recv_avail = WIRE_INITIAL_WINDOW;
 	s->head_request = wire_str_eq(req->method, "HEAD");
 	s->upgrade = wants_websocket(req);
 	s->req_left = s->upgrade ? 0 : req->content_length;
+	s->replay = !s->upgrade && safe_method(req->method);
 	buf_init(&s->to_app);
 	buf_init(&s->head);
 	s->next = b->streams;
@@ -351,11 +383,11 @@ void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request 
 
 // --- Writing to the app ---
 
-// Writes what the app will take. False when the stream is gone.
+// Writes what the app will take.
 static void write_app(struct bstream *s)
 {
 	while (!s->app_wr_closed && s->to_app_off < s->to_app.len) {
-		ssize_t n = send(s->fd, s->to_app.data + s->to_app_off, s->to_app.len - s->to_app_off,
+		ssize_t n = send(s->conn->fd, s->to_app.data + s->to_app_off, s->to_app.len - s->to_app_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			s->to_app_off += (size_t)n;
@@ -365,39 +397,123 @@ static void write_app(struct bstream *s)
 			break;
 		} else {
 			// The app stopped reading (it may have answered early, e.g. 413): the rest of
-			// the body is dropped and the response still read.
+			// the body is dropped and the response still read. A request kept for a
+			// retry stays whole (a dead pooled connection fails like this too).
 			s->app_wr_closed = true;
-			buf_free(&s->to_app);
-			s->to_app_off = 0;
+			if (!s->replay) {
+				buf_free(&s->to_app);
+				s->to_app_off = 0;
+			}
 		}
 	}
-	if (s->to_app_off == s->to_app.len) {
+	if (s->to_app_off == s->to_app.len && !s->replay) {
 		buf_free(&s->to_app);
 		s->to_app_off = 0;
 		// An upgraded stream passes the front's END on as a half-close.
 		if (s->front_end && s->kind == HTTP_BODY_UPGRADE && s->phase == P_BODY && !s->app_wr_closed) {
-			shutdown(s->fd, SHUT_WR);
+			shutdown(s->conn->fd, SHUT_WR);
 			s->app_wr_closed = true;
 		}
 	}
 	grant(s);
 }
 
-static void start_connect(struct bstream *s)
+static void attach(struct bstream *s, struct bconn *c)
 {
-	int fd, r = bridge_app_connect(s->b, &fd);
-	if (r < 0) {
+	s->conn = c;
+	c->s = s;
+	s->got_bytes = false;
+	s->app_wr_closed = false;
+	s->app_eof = false;
+}
+
+// A new connection: the first try when the pool is empty, or the one retry. False when
+// it failed (the stream was answered 503 and may be gone).
+static bool connect_fresh(struct bstream *s)
+{
+	int r;
+	struct bconn *c = bridge_conn_open(s->b, &r);
+	if (!c) {
 		char why[160];
 		snprintf(why, sizeof(why), "cannot connect to the app on 127.0.0.1:%d: %s", s->b->port,
 			 strerror(errno));
 		fail(s, 503, WIRE_RESET_REFUSED, why);
-		return;
+		return false;
 	}
-	s->fd = fd;
+	attach(s, c);
+	s->reused = false;
+	s->wait_since = ev_now(s->b->loop);
+	drop_replay(s); // nothing to retry on a fresh connection (nothing is written yet)
 	s->phase = r == 0 ? P_HEAD : P_CONNECTING;
 	if (s->phase == P_HEAD)
 		write_app(s);
 	update_events(s);
+	return true;
+}
+
+// An idle kept-alive connection when there is one; WebSocket upgrades get their own.
+static void start_connect(struct bstream *s)
+{
+	struct bconn *c = s->upgrade ? NULL : bridge_pool_take(s->b);
+	if (!c) {
+		connect_fresh(s);
+		return;
+	}
+	attach(s, c);
+	s->reused = true;
+	s->phase = P_HEAD;
+	write_app(s);
+	update_events(s);
+}
+
+// The pooled connection was dead (the app closed it as the request went out): the kept
+// request goes once more, on a fresh connection. Nothing of a response came, and the
+// method is safe, so sending it again cannot do anything twice that matters.
+static bool retry(struct bstream *s)
+{
+	log_info("bridge: stream %u: the app closed a kept-alive connection; retrying the request "
+		 "on a new one", s->id);
+	bridge_conn_close(s->conn);
+	s->conn = NULL;
+	s->retried = true;
+	s->to_app_off = 0;
+	buf_free(&s->head);
+	return connect_fresh(s);
+}
+
+// A single-threaded app that keeps connections alive serves one at a time: while it waits
+// for the next request on a connection we hold idle, a request on a new connection is not
+// even accepted. Such a request waiting BRIDGE_STARVE_MS with connections idle closes them.
+static void on_starve_timer(struct ev_loop *loop, void *arg)
+{
+	struct bridge *b = arg;
+	int64_t now = ev_now(loop), next = -1;
+	if (!b->nidle)
+		return;
+	for (struct bstream *s = b->streams; s; s = s->next) {
+		if (!s->conn || s->reused || s->got_bytes || (s->phase != P_CONNECTING && s->phase != P_HEAD))
+			continue;
+		int64_t left = s->wait_since + BRIDGE_STARVE_MS - now;
+		if (left <= 0) {
+			if (!b->starve_logged)
+				log_info("bridge: stream %u waits on a new connection while %zu are idle: "
+					 "closing them (the app may serve one connection at a time)",
+					 s->id, b->nidle);
+			b->starve_logged = true;
+			bridge_pool_close_all(b);
+			return;
+		}
+		if (next < 0 || left < next)
+			next = left;
+	}
+	if (next >= 0)
+		ev_timer_set(loop, &b->starve_timer, next, on_starve_timer, b);
+}
+
+void bridge_proxy_pooled(struct bridge *b)
+{
+	if (!b->starve_timer.heap_idx)
+		ev_timer_set(b->loop, &b->starve_timer, BRIDGE_STARVE_MS, on_starve_timer, b);
 }
 
 void bridge_proxy_app_ready(struct bridge *b)
@@ -430,6 +546,7 @@ void bridge_proxy_destroy_all(struct bridge *b)
 {
 	while (b->streams)
 		destroy(b->streams);
+	bridge_pool_close_all(b);
 }
 
 // --- Frames from the front ---
@@ -446,7 +563,7 @@ void bridge_proxy_body(struct bstream *s, const char *p, size_t n)
 	}
 	s->recv_avail -= (int64_t)n;
 	s->owed += (uint32_t)n;
-	if (s->app_wr_closed) {
+	if (s->app_wr_closed && !s->replay) {
 		grant(s); // dropped: the app or the response is done with the request body
 		return;
 	}
@@ -469,6 +586,8 @@ void bridge_proxy_body(struct bstream *s, const char *p, size_t n)
 		abort_stream(s, WIRE_RESET_INTERNAL, "out of memory");
 		return;
 	}
+	if (s->replay && o->len > BRIDGE_REPLAY_MAX)
+		drop_replay(s); // too large to keep: not retried
 	if (s->phase == P_HEAD || s->phase == P_BODY)
 		write_app(s);
 	update_events(s);
@@ -481,7 +600,7 @@ void bridge_proxy_end(struct bstream *s)
 		return;
 	}
 	s->front_end = true;
-	if (!s->app_wr_closed && !s->upgrade) {
+	if ((!s->app_wr_closed || s->replay) && !s->upgrade) {
 		if (s->req_left > 0) {
 			abort_stream(s, WIRE_RESET_PROTOCOL, "request body shorter than its Content-Length");
 			return;
@@ -536,8 +655,10 @@ static bool on_body_bytes(struct bstream *s, const char *p, size_t n)
 {
 	switch (s->kind) {
 	case HTTP_BODY_LENGTH:
-		if (n > s->resp_left)
+		if (n > s->resp_left) {
 			n = (size_t)s->resp_left; // bytes past the body are not ours to pass on
+			s->keep_alive = false;
+		}
 		if (!send_body(s, p, n))
 			return false;
 		s->resp_left -= n;
@@ -554,6 +675,8 @@ static bool on_body_bytes(struct bstream *s, const char *p, size_t n)
 				return false;
 			off += used;
 			if (r == HTTP_DECHUNK_DONE) {
+				if (off < n)
+					s->keep_alive = false; // bytes after the body: out of step
 				finish(s);
 				return false;
 			}
@@ -649,6 +772,10 @@ static bool on_head_bytes(struct bstream *s, const char *in, size_t n)
 		s->kind = http_resp_body_kind(&hr, s->head_request);
 		s->resp_left = hr.content_length > 0 ? (uint64_t)hr.content_length : 0;
 		http_dechunk_init(&s->dechunk);
+		// Never after a close-delimited body, a 101, or when the app says it will close
+		// (HTTP/1.0 without keep-alive included: the parser sets close for it).
+		s->keep_alive = !hr.close && (s->kind == HTTP_BODY_LENGTH ||
+					      s->kind == HTTP_BODY_CHUNKED || s->kind == HTTP_BODY_NONE);
 		bool ok = send_response(s, &hr);
 		size_t head_len = hr.head_len;
 		http_resp_free(&hr);
@@ -660,6 +787,8 @@ static bool on_head_bytes(struct bstream *s, const char *in, size_t n)
 		buf_free(&s->head);
 		s->phase = P_BODY;
 		if (s->kind == HTTP_BODY_NONE || (s->kind == HTTP_BODY_LENGTH && !s->resp_left)) {
+			if (rest)
+				s->keep_alive = false; // a body where none belongs: out of step
 			finish(s);
 			return false;
 		}
@@ -673,6 +802,8 @@ static bool on_head_bytes(struct bstream *s, const char *in, size_t n)
 static bool on_app_eof(struct bstream *s, int err)
 {
 	s->app_eof = true;
+	if (s->phase == P_HEAD && s->reused && !s->retried && !s->got_bytes && s->replay)
+		return retry(s);
 	if (s->phase == P_HEAD) {
 		fail(s, 502, WIRE_RESET_APP_CLOSED,
 		     s->head.len ? "the app closed the connection in the middle of its response head"
@@ -704,11 +835,13 @@ static bool on_app_eof(struct bstream *s, int err)
 static bool read_app(struct bstream *s)
 {
 	if (s->phase == P_HEAD) {
-		ssize_t n = recv(s->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		ssize_t n = recv(s->conn->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? true : on_app_eof(s, errno);
 		if (n == 0)
 			return on_app_eof(s, 0);
+		s->got_bytes = true;
+		drop_replay(s); // a response is coming: the request will not be sent again
 		return on_head_bytes(s, scratch, (size_t)n);
 	}
 	size_t want = sizeof(scratch);
@@ -718,7 +851,7 @@ static bool read_app(struct bstream *s)
 		want = (size_t)s->resp_left;
 	if (!want || s->b->wire_congested)
 		return true;
-	ssize_t n = recv(s->fd, scratch, want, MSG_DONTWAIT);
+	ssize_t n = recv(s->conn->fd, scratch, want, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? true : on_app_eof(s, errno);
 	if (n == 0)
@@ -730,7 +863,7 @@ static bool connected(struct bstream *s)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
-	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err) {
 		char why[160];
@@ -743,11 +876,16 @@ static bool connected(struct bstream *s)
 	return true;
 }
 
-static void on_app_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+void bridge_conn_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)loop;
 	(void)fd;
-	struct bstream *s = arg;
+	struct bconn *c = arg;
+	struct bstream *s = c->s;
+	if (!s) {
+		bridge_conn_idle_event(c);
+		return;
+	}
 	struct bridge *b = s->b;
 	if (s->phase == P_CONNECTING && !connected(s))
 		goto out;
