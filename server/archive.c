@@ -20,6 +20,7 @@
 
 #include "archive.h"
 #include "xz.h"
+#include "util.h"
 
 #define ARCHIVE_BUF (64 * 1024)
 #define ARCHIVE_QUOTE_MAX 160   // characters of a path shown in a message
@@ -213,21 +214,6 @@ static int path_cmp(const char *a, size_t an, const char *b, size_t bn)
 	return an == bn ? 0 : an < bn ? -1 : 1;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static enum archive_result stream_result(ssize_t r)
 {
 	return r == STREAM_ECORRUPT ? ARCHIVE_E_CORRUPT
@@ -399,7 +385,7 @@ static enum archive_result rd_copy(struct rd *r, int fd, uint64_t size,
 		enum archive_result res = rd_read(r, r->buf, k);
 		if (res)
 			return res;
-		if (fd >= 0 && write_all(fd, r->buf, k) < 0)
+		if (fd >= 0 && util_write_all(fd, r->buf, k) < 0)
 			return rd_errno(r, "write");
 		if (c && !c->too_big && buf_append(&c->data, r->buf, k) < 0)
 			return rd_fail(r, ARCHIVE_E_IO, "out of memory");

@@ -15,6 +15,7 @@
 
 #include "spk.h"
 #include "xz.h"
+#include "util.h"
 
 #define SPK_BUF (64 * 1024)
 #define SPK_KEYFILE_MAX 4096
@@ -55,21 +56,6 @@ static enum spk_result spk_sodium(char *err, size_t errsz)
 	if (sodium_init() < 0)
 		return fail(SPK_E_IO, err, errsz, "libsodium failed to initialize");
 	return SPK_OK;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
 }
 
 static ssize_t pread_some(int fd, void *p, size_t n, uint64_t off)
@@ -379,7 +365,7 @@ static int spk_sink_write(void *ctx, const void *p, size_t n, char *err, size_t 
 {
 	struct spk_writer *w = ctx;
 	crypto_hash_sha512_update(&w->h, p, n);
-	if (write_all(w->fd, p, n) < 0) {
+	if (util_write_all(w->fd, p, n) < 0) {
 		snprintf(err, errsz, "%s: write: %s", w->name, strerror(errno));
 		return STREAM_EIO;
 	}
@@ -439,7 +425,7 @@ static enum spk_result pack_write(int fd, const char *out, const char *tree,
 	crypto_hash_sha512_init(&w.h);
 	crypto_hash_sha512_update(&w.h, (const unsigned char *)SPK_CONTEXT, sizeof(SPK_CONTEXT));
 	crypto_hash_sha512_update(&w.h, head, SPK_SIGNED_HEAD_LEN);
-	if (write_all(fd, head, sizeof(head)) < 0)
+	if (util_write_all(fd, head, sizeof(head)) < 0)
 		return fail(SPK_E_IO, err, errsz, "%s: write: %s", out, strerror(errno));
 	struct stream_sink file = {.write = spk_sink_write, .ctx = &w};
 	struct xz_enc *z = xz_enc_new(&file, err, errsz);
@@ -561,7 +547,7 @@ enum spk_result spk_keygen(const char *path, char app_id[SPK_APP_ID_LEN + 1], ch
 			 errno == EEXIST ? "already exists; refusing to overwrite a key"
 					 : strerror(errno));
 	} else {
-		if (fchmod(fd, 0600) < 0 || write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0)
+		if (fchmod(fd, 0600) < 0 || util_write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0)
 			r = fail(SPK_E_IO, err, errsz, "%s", strerror(errno));
 		if (close(fd) < 0 && !r)
 			r = fail(SPK_E_IO, err, errsz, "%s", strerror(errno));

@@ -2,7 +2,9 @@
 // Small helpers used everywhere: time.
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -28,6 +30,21 @@ int util_path(char *out, size_t outsz, const char *fmt, ...)
 		if (outsz)
 			out[0] = '\0';
 		return -1;
+	}
+	return 0;
+}
+
+int util_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t k = write(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		c += (size_t)k;
+		n -= (size_t)k;
 	}
 	return 0;
 }

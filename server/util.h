@@ -33,6 +33,9 @@ static inline void *util_steal(void *pp)
 // Formats a path into out; -1 (and out empty) when it does not fit.
 int util_path(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+// Writes all n bytes (retrying short writes and EINTR). 0 / -1 with errno.
+int util_write_all(int fd, const void *p, size_t n);
+
 // Monotonic milliseconds, for timers. Wall-clock seconds, for stored times.
 int64_t util_now_ms(void);
 int64_t util_unix_now(void);
