@@ -25,11 +25,11 @@ sources() {
 	fuzz_http) echo server/http.c server/buf.c ;;
 	fuzz_json) echo server/jsonbody.c -ljansson ;;
 	fuzz_form) echo server/http.c server/buf.c server/config.c "$out/gen/default_conf.c" ;;
-	fuzz_archive) echo server/archive.c server/xz.c server/buf.c -llzma ;;
-	fuzz_manifest) echo server/manifest.c server/archive.c server/xz.c server/buf.c \
+	fuzz_archive) echo server/archive.c server/xz.c server/buf.c server/util.c -llzma ;;
+	fuzz_manifest) echo server/manifest.c server/archive.c server/xz.c server/buf.c server/util.c \
 		-ljansson -llzma ;;
 	fuzz_spk) echo server/spk.c server/archive.c server/xz.c server/manifest.c \
-		server/base32.c server/buf.c -ljansson -llzma -lsodium ;;
+		server/base32.c server/buf.c server/util.c -ljansson -llzma -lsodium ;;
 	fuzz_wire) echo server/wire.c server/buf.c ;;
 	fuzz_http_resp) echo server/http_resp.c server/buf.c ;;
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
