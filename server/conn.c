@@ -631,7 +631,6 @@ void conn_wait_done(struct conn_wait *w)
 		return;
 	}
 	c->state = C_HEAD; // send_response logs and resets the request
-	c->head_started = true;
 	send_response(c);
 	wait_release(c);
 }

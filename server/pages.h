@@ -70,9 +70,6 @@ void page_invite(struct buf *b, const struct page_ctx *c, const char *token, con
 // The admin page /admin: users (with a disable/enable form posting to
 // /admin/users/ID/disable or /enable), and "Create invitation" posting to /admin/invites.
 // invite_url: a freshly made invitation link to show once, or NULL.
-struct page_user_row {
-	const struct user *u;
-};
 void page_admin(struct buf *b, const struct page_ctx *c, const struct user *users, size_t n,
 		const char *invite_url);
 
