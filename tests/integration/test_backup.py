@@ -102,6 +102,16 @@ def scenario_grain(t, s, admin, app):
     t.ok(gt.wait_stopped(admin, gid), "backup: the grain was stopped to take it")
     t.eq(note_titles(sess), ["Milk"], "backup: the grain starts again on its next request")
 
+    # --- The shell's pages ---
+    t.ok(f'href="/api/v1/grains/{gid}/backup"' in admin.get(f"/grain/{gid}").text() and
+         "Download backup" in admin.get(f"/grain/{gid}").text(),
+         "pages: the grain's page links to its backup")
+    home = admin.get("/").text()
+    t.ok('id="restore-upload"' in home and "Restore from backup" in home,
+         "pages: the home page has the restore-from-backup upload")
+    t.ok('href="/api/v1/admin/backup"' in admin.get("/admin").text(),
+         "pages: the admin page links to the server backup")
+
     # --- Who may download ---
     bob = invite_user(s, admin, "bob")
     t.eq(bob.get(f"/api/v1/grains/{gid}/backup").status, 403,
