@@ -135,6 +135,17 @@ def scenario_grain(t, s, admin, app):
          "restore: a new grain id, the title and the app", repr(j))
     t.ok(gt.grain_entry(bob, new) is not None and gt.grain_entry(admin, new) is None,
          "restore: the new grain is bob's (in his list, not the admin's)")
+    gdir = os.path.join(s.data, "grains", new)
+    old_var = os.stat(os.path.join(s.data, "grains", gid, "var"))
+    new_var = os.stat(os.path.join(gdir, "var"))
+    t.ok(os.stat(gdir).st_uid == 0 and (os.stat(gdir).st_mode & 0o777) == 0o711 and
+         sorted(os.listdir(gdir)) == ["var"],
+         "restore: the grain's directory is root's (0711) and holds var/ only")
+    t.ok(new_var.st_uid >= 3000000 and new_var.st_uid != old_var.st_uid and
+         (new_var.st_mode & 0o777) == 0o700 and
+         all(os.lstat(os.path.join(dp, f)).st_uid == new_var.st_uid
+             for dp, _, fs in os.walk(os.path.join(gdir, "var")) for f in fs),
+         "restore: its files belong to a new grain uid of their own, var/ is 0700")
     bsess = gt.GrainSession(s, bob, new)
     r = bsess.get("/api/notes")
     notes = r.json().get("notes", []) if r.status == 200 else []
