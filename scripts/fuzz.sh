@@ -31,6 +31,8 @@ sources() {
 	fuzz_spk) echo server/spk.c server/archive.c server/xz.c server/manifest.c \
 		server/base32.c server/buf.c server/util.c -ljansson -llzma -lsodium ;;
 	fuzz_wire) echo server/wire.c server/buf.c ;;
+	fuzz_backup) echo server/backup.c server/archive.c server/xz.c server/buf.c server/util.c \
+		-ljansson -llzma ;;
 	fuzz_http_resp) echo server/http_resp.c server/buf.c ;;
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
 	*) return 1 ;;

@@ -74,6 +74,8 @@ static const struct {
 	{"grain_tmp_mb", offsetof(struct config, grain_tmp_mb), 1, 1L << 20},
 	{"max_package_mb", offsetof(struct config, max_package_mb), 1, 1L << 20},
 	{"max_unpacked_mb", offsetof(struct config, max_unpacked_mb), 1, 1L << 22},
+	{"max_backup_mb", offsetof(struct config, max_backup_mb), 1, 1L << 22},
+	{"max_backup_unpacked_mb", offsetof(struct config, max_backup_unpacked_mb), 1, 1L << 24},
 };
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)

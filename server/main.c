@@ -18,6 +18,7 @@
 #include "grainmgr.h"
 #include "parent.h"
 #include "parent_client.h"
+#include "restore_server.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: silo serve [--config FILE] [--data DIR] [--listen ADDR:PORT]... [--base-url URL]\n"
 		"       silo admin-token [--config FILE] [--data DIR] [--base-url URL]\n"
+		"       silo restore-server [--config FILE] [--data DIR] BACKUP-FILE\n"
 		"       silo version\n"
 		"\n"
 		"Defaults come from the built-in config/silo.conf, then " SYSTEM_CONFIG
@@ -196,6 +198,18 @@ static int cmd_admin_token(int argc, char **argv)
 	return 0;
 }
 
+// A whole server's backup (GET /api/v1/admin/backup) into a fresh data directory.
+static int cmd_restore_server(int argc, char **argv)
+{
+	if (argc < 2 || argv[argc - 1][0] == '-') {
+		usage(stderr);
+		return 2;
+	}
+	struct config c;
+	load_config(argc - 1, argv, &c);
+	return restore_server(&c, argv[argc - 1]);
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -205,6 +219,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin-token") == 0)
 		return cmd_admin_token(argc - 1, argv + 1);
+	if (strcmp(cmd, "restore-server") == 0)
+		return cmd_restore_server(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("silo %s\n", SILO_VERSION);
 		return 0;
