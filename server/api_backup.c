@@ -187,22 +187,6 @@ static void on_backup(void *arg, const struct priv_msg *m, int fd)
 
 // --- a grain's backup ---
 
-// The grain named in the path, if the caller owns it; false after answering.
-static bool own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
-{
-	if (!api_need_login(w, r))
-		return false;
-	if (strlen(w->args[0]) != GRAIN_ID_LEN || grains_get(w->srv->store, w->args[0], g) != 0) {
-		resp_error(r, 404, "no such grain");
-		return false;
-	}
-	if (g->owner_id != w->user.id) {
-		resp_error(r, 403, "this grain belongs to someone else");
-		return false;
-	}
-	return true;
-}
-
 static void on_backup_stopped(void *arg, const struct priv_msg *m, int fd)
 {
 	(void)arg;
@@ -235,7 +219,7 @@ static void get_grain_backup(struct web_req *w, struct http_response *r)
 {
 	struct grain_info g;
 	struct app_info a;
-	if (!own_grain(w, r, &g))
+	if (!api_own_grain(w, r, &g))
 		return;
 	if (!web_origin_ok(w)) {
 		resp_error(r, 403, "cross-origin request refused");

@@ -527,6 +527,8 @@ int cgroup_stats(const struct cgroup *cg, struct cgroup_stats *st)
 }
 
 // Removes one hierarchy's empty leaves named silo-*; busy ones stay.
+#define CGROUP_SWEEP_AGE 60   // seconds
+
 static int sweep_dir(const char *base)
 {
 	DIR *d = opendir(base);
@@ -539,6 +541,11 @@ static int sweep_dir(const char *base)
 			continue;
 		char path[CGROUP_PATH_MAX + 300];
 		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		// Another silo in the same cgroup may have made this one a moment ago and not
+		// moved its grain in yet: only leftovers made over a minute ago go.
+		struct stat st;
+		if (stat(path, &st) == 0 && time(NULL) - st.st_mtime < CGROUP_SWEEP_AGE)
+			continue;
 		n += rmdir(path) == 0;
 	}
 	closedir(d);

@@ -48,3 +48,14 @@ int util_write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+void *util_grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *q = realloc(p, c * sz);
+	if (q)
+		*cap = c;
+	return q;
+}
