@@ -240,6 +240,82 @@ def confinement(w, b, gid, other_origin):
     b.frame(None)
 
 
+def share_view_link(w, b, gid):
+    """The owner makes a view link from the grain's top bar; returns the link."""
+    t = w.t
+    b.frame(None)
+    b.go(f"{w.base}/grain/{gid}")
+    enter_frame(w, b)
+    b.frame(None)
+    button = b.find("#share-button")
+    t.ok("Share" in button.text, "grain: a \"Share\" button in the top bar", button.text)
+    button.click()
+    roles = [o.attr("value") for o in b.find_all("#share-role option")]
+    t.ok(sorted(roles) == ["editor", "viewer"], "share: offers the app's roles", roles)
+    b.find("#share-role option[value=viewer]").click()
+    fill(b, "#share-label", "For Bob")
+    b.find("#share-create").click()
+    field = b.wait_find("#share-url")
+    link = field.prop("value") if field else ""
+    t.ok(re.match(re.escape(w.base) + r"/shared/[A-Za-z0-9_-]{32,}$", link or ""),
+         "share: the new view link is shown, on the server's address", link)
+    t.ok(b.find("#share").attr("open") is not None, "share: the dialog stays open to copy it")
+    w.shot(b, "share-dialog")
+    return link
+
+
+def visitor_sees_note(w, v, link):
+    """A fresh profile (nobody logged in) opens the link: the note shows, editing is refused."""
+    t = w.t
+    v.go(link)
+    origin = enter_frame(w, v)
+    t.ok(origin, "visitor: the link shows the grain in a frame", v.url)
+    t.ok(w.wait_text(v, "#notes .note-title", NOTE_TITLE) and
+         w.wait_text(v, "#notes .note-body", NOTE_BODY), "visitor: the note is visible")
+    t.ok(w.text(v, "#access") == "View only" and not v.find_all("#note-form") and
+         not v.find_all("[data-note-edit]"),
+         "visitor: \"View only\", no form to write and no Edit button")
+    r = fetch(v, origin + "/notes", method="POST", credentials="same-origin",
+              headers={"Content-Type": "application/x-www-form-urlencoded"},
+              body="title=Vandal&body=gone")
+    t.ok(r.get("resolved") and r.get("status") == 403,
+         "visitor: a note posted from inside the frame is refused (403)", r)
+    v.execute("location.reload()")
+    t.ok(w.wait_text(v, "#note-count", "1 note") and
+         "Vandal" not in w.text(v, "#notes"), "visitor: after a reload, still the one note")
+    w.shot(v, "visitor-view-only")
+    v.frame(v.find("#grain-frame"))
+    return origin
+
+
+def revoke(w, b, v, link, origin):
+    """The owner revokes the link on "Who has access"; the visitor loses access at once."""
+    t = w.t
+    b.frame(None)
+    b.find("#share-access").click()
+    rows = b.wait(lambda: b.find_all("#share-links tr[data-share-id]"))
+    t.ok(rows and len(rows) == 1 and "For Bob" in rows[0].text and "viewer" in rows[0].text,
+         "who has access: lists the view link with its label and role",
+         rows and rows[0].text)
+    w.shot(b, "who-has-access")
+    rows[0].find_all("button.revoke")[0].click()
+    question = b.wait(b.alert_text, timeout=2)
+    if question:
+        b.accept_alert()
+    t.ok(b.wait(lambda: not b.find_all("#share-links tr[data-share-id]")),
+         "who has access: the link is gone after Revoke")
+    r = fetch(v, origin + "/")
+    t.ok(r.get("resolved") and r.get("status") in (401, 403, 404),
+         "visitor: the frame's next request is refused", r)
+    t.ok(w.wait_text(v, "#presence-text", "no longer have access"),
+         "visitor: the open notebook says \"You no longer have access\"")
+    v.frame(None)
+    v.go(link)
+    t.ok(w.wait_text(v, "main", "not valid") and not v.find_all("#grain-frame"),
+         "visitor: the link page now says the link is not valid", w.text(v, "main"))
+    w.shot(v, "link-revoked")
+
+
 def scenario(t):
     why = wd.missing()
     if why:
@@ -260,6 +336,10 @@ def scenario(t):
         owner.frame(None)
         other_origin = grain_list(w, owner, gid)
         confinement(w, owner, gid, other_origin)
+        link = share_view_link(w, owner, gid)
+        visitor = d.session()
+        origin = visitor_sees_note(w, visitor, link)
+        revoke(w, owner, visitor, link, origin)
     finally:
         d.quit()
 
