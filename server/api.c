@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "api.h"
 #include "jsonbody.h"
 #include "log.h"
@@ -252,6 +253,8 @@ static void set_disabled(struct web_req *w, struct http_response *r, bool disabl
 		return;
 	}
 	int res = id == w->user.id && disabled ? 1 : auth_user_set_disabled(w->srv->store, id, disabled);
+	if (res == 0 && disabled)
+		access_changed(w->srv); // their open grain sessions end now
 	if (res < 0)
 		resp_error(r, 500, "could not save the change");
 	else if (res > 0)
@@ -348,5 +351,5 @@ bool api_route(struct web_req *w, struct http_response *r)
 {
 	if (web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0)
 		return true;
-	return api_grains_route(w, r);
+	return api_grains_route(w, r) || api_shares_route(w, r);
 }

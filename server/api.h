@@ -18,3 +18,5 @@ bool api_need_login(struct web_req *w, struct http_response *r);
 bool api_need_admin(struct web_req *w, struct http_response *r);
 // The apps and grains endpoints (api_grains.c); false when no route matched.
 bool api_grains_route(struct web_req *w, struct http_response *r);
+// The sharing endpoints (api_shares.c); false when no route matched.
+bool api_shares_route(struct web_req *w, struct http_response *r);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "api.h"
 #include "apps.h"
 #include "conn.h"
@@ -21,6 +22,7 @@
 #include "manifest.h"
 #include "parent_client.h"
 #include "server.h"
+#include "sharing.h"
 #include "token.h"
 #include "util.h"
 #include "web.h"
@@ -169,6 +171,8 @@ static void on_installed(void *arg, const struct priv_msg *m, int fd)
 		pending_reply(p, 409, e);
 		return;
 	}
+	if (res == APPS_UPGRADED)
+		access_changed(s); // the new version's roles may give other permissions
 	log_info("apps: %s %s (version %lld) by %s", a.title,
 		 res == APPS_INSTALLED ? "installed" : res == APPS_UPGRADED ? "upgraded" : "re-uploaded",
 		 (long long)a.version, p->user.name);
@@ -484,6 +488,7 @@ static void delete_grain(struct web_req *w, struct http_response *r)
 		return;
 	}
 	grainmgr_stop(w->srv, g.id);
+	access_changed(w->srv);
 	resp_json(r, 200, json_pack("{s:s,s:b,s:I}", "grain_id", g.id, "trashed", 1, "purge_after",
 				    (json_int_t)(w->now + GRAIN_TRASH_TTL)));
 }
@@ -504,23 +509,31 @@ static void post_restore(struct web_req *w, struct http_response *r)
 	resp_json(r, 200, json_pack("{s:s,s:b}", "grain_id", g.id, "trashed", 0));
 }
 
+// A session host for the owner, or for someone the grain was shared with.
 static void post_session(struct web_req *w, struct http_response *r)
 {
-	struct grain_info g;
-	if (!own_grain(w, r, &g) || !api_write_ok(w, r))
+	if (!api_need_login(w, r) || !api_write_ok(w, r))
 		return;
-	if (g.trashed) {
+	struct grain_info g;
+	enum sharing_role role = sharing_role_of(w, w->args[0], &g);
+	if (role == SHARING_ROLE_TRASHED) {
 		resp_error(r, 409, "the grain is in the trash; restore it first");
 		return;
 	}
-	char perms[GM_PERMS_MAX], url[512];
-	if (apps_all_permissions(w->srv->store, g.package_id, perms, sizeof(perms)) < 0 ||
-	    grainmgr_session_new(w->srv, g.id, &w->user, perms, "/", url, sizeof(url)) < 0) {
+	if (role != SHARING_ROLE_OWNER && role != SHARING_ROLE_SHARED) {
+		resp_error(r, role == SHARING_ROLE_ERROR ? 500 : role == SHARING_ROLE_NONE ? 403 : 404,
+			   role == SHARING_ROLE_ERROR ? "could not check access"
+			   : role == SHARING_ROLE_NONE ? "this grain belongs to someone else"
+						       : "no such grain");
+		return;
+	}
+	struct access a;
+	char url[512];
+	if (sharing_open(w, g.id, NULL, &a, url, sizeof(url)) != 0) {
 		resp_error(r, 500, "could not open a session");
 		return;
 	}
-	grains_touch(w->srv->store, g.id, w->now, false);
-	resp_json(r, 201, json_pack("{s:s,s:s}", "url", url, "grain_id", g.id));
+	resp_json(r, 201, json_pack("{s:s,s:s,s:s}", "url", url, "grain_id", g.id, "role", a.role));
 }
 
 static void on_log(void *arg, const struct priv_msg *m, int fd)

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "access.h"
 #include "conn.h"
 #include "grain_client.h"
 #include "grainmgr.h"
@@ -53,6 +54,7 @@ struct session {
 	char open_hash[TOKEN_HEX_LEN + 1];     // of the one-time token in the first URL
 	char path[512];                        // where the first URL leads
 	int64_t last_used;                     // unix seconds
+	uint64_t gen;                          // access_gen when perms were last resolved
 };
 
 struct grainmgr {
@@ -338,7 +340,8 @@ static void sessions_prune(struct server *s, int64_t now)
 }
 
 int grainmgr_session_new(struct server *s, const char *grain, const struct user *u,
-			 const char *perms, const char *path, char *url, size_t urlsz)
+			 const char *share, const char *perms, const char *path, char *url,
+			 size_t urlsz)
 {
 	int64_t now = util_unix_now();
 	sessions_prune(s, now);
@@ -356,7 +359,9 @@ int grainmgr_session_new(struct server *s, const char *grain, const struct user 
 		x->s.user_id = u->id;
 		snprintf(x->s.user_name, sizeof(x->s.user_name), "%s", u->name);
 	}
+	snprintf(x->s.share, sizeof(x->s.share), "%s", share ? share : "");
 	snprintf(x->s.perms, sizeof(x->s.perms), "%s", perms);
+	x->gen = s->access_gen;
 	snprintf(x->path, sizeof(x->path), "%s", path[0] == '/' ? path : "/");
 	token_hash(open, x->open_hash);
 	x->last_used = now;
@@ -449,7 +454,22 @@ void grainmgr_handle(struct web_req *w, struct http_response *r, const char *hos
 			     "the shell.");
 		return;
 	}
-	proxy_request(w, r, &x->s);
+	// Access is resolved again after anything that may have taken it away, so a
+	// revocation takes effect on the next request.
+	if (x->gen != w->srv->access_gen) {
+		struct access a;
+		int res = access_resolve(w->srv->store, x->s.grain, x->s.user_id, x->s.share, &a);
+		if (res != 0) {
+			deny(r, res < 0 ? 500 : 403, res < 0 ? "Access could not be checked; try again."
+							 : "You no longer have access to this grain.");
+			if (res > 0)
+				session_unlink(w->srv, x);
+			return;
+		}
+		snprintf(x->s.perms, sizeof(x->s.perms), "%s", a.perms);
+		x->gen = w->srv->access_gen;
+	}
+	proxy_request(w, r, &x->s, false);
 }
 
 struct purge_job {

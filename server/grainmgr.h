@@ -16,12 +16,13 @@ struct gc;
 #define GM_HOST_ID_LEN 32
 #define GM_PERMS_MAX 1024   // bytes of a comma-separated permission list
 
-// A session host: who opened which grain with which permissions.
+// Who reaches which grain with which permissions: a session host, or a device's token.
 struct gm_session {
-	char host_id[GM_HOST_ID_LEN + 1];
+	char host_id[GM_HOST_ID_LEN + 1];  // the session host's id; a device's share id
 	char grain[33];
 	int64_t user_id;                   // 0: anonymous
 	char user_name[AUTH_NAME_MAX + 1];
+	char share[17];                    // the link or token it came through; "": own access
 	char perms[GM_PERMS_MAX];          // comma-separated, for X-Sandstorm-Permissions
 };
 
@@ -31,10 +32,12 @@ int grainmgr_init(struct server *s);
 const unsigned char *grainmgr_id_key(const struct server *s);
 void grainmgr_fini(struct server *s);
 
-// Opens a session host for user on grain with perms. url: where the browser goes first
-// (it sets the session's cookie on that host and redirects to path). 0 / -1.
+// Opens a session host for user (NULL: anonymous) on grain, through share (NULL or "": the
+// user's own access), with perms. url: where the browser goes first (it sets the session's
+// cookie on that host and redirects to path). 0 / -1.
 int grainmgr_session_new(struct server *s, const char *grain, const struct user *u,
-			 const char *perms, const char *path, char *url, size_t urlsz);
+			 const char *share, const char *perms, const char *path, char *url,
+			 size_t urlsz);
 // Ends every session of a grain (it was deleted or access was revoked).
 void grainmgr_sessions_end(struct server *s, const char *grain);
 // The host id when host (lowercase, no port) is a session host name, else NULL.

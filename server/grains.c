@@ -95,21 +95,6 @@ int grains_get(struct store *s, const char *id, struct grain_info *out)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
-int grains_access(struct store *s, const char *id, int64_t *owner_id, bool *trashed)
-{
-	sqlite3_stmt *st = store_stmt(s, "SELECT owner_id, trashed IS NOT NULL FROM grains WHERE id = ?");
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*owner_id = sqlite3_column_int64(st, 0);
-		*trashed = sqlite3_column_int(st, 1);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
-}
-
 int grains_list(struct store *s, int64_t owner_id, bool trashed,
 		int (*fn)(const struct grain_info *g, void *arg), void *arg)
 {
@@ -120,6 +105,26 @@ int grains_list(struct store *s, int64_t owner_id, bool trashed,
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, owner_id);
+	int rc, r = 0;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct grain_info g;
+		read_grain(st, &g);
+		r = fn(&g, arg);
+	}
+	sqlite3_reset(st);
+	return r < 0 ? -1 : 0;
+}
+
+int grains_shared_with(struct store *s, int64_t user_id,
+		       int (*fn)(const struct grain_info *g, void *arg), void *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, GRAIN_SELECT " WHERE g.trashed IS NULL AND g.owner_id != ?1"
+					 " AND g.id IN (SELECT grain_id FROM grants WHERE user_id = ?1)"
+					 " ORDER BY (SELECT max(last_used) FROM grants WHERE user_id = ?1"
+					 " AND grain_id = g.id) DESC");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, user_id);
 	int rc, r = 0;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct grain_info g;

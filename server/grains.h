@@ -33,12 +33,12 @@ int grains_create(struct store *s, const char *id, const char *app_id, int64_t o
 		  const char *title, int action, int64_t now);
 // 0 found, 1 missing, -1 error (trashed grains are found too; see trashed).
 int grains_get(struct store *s, const char *id, struct grain_info *out);
-// Only what the proxy checks on every request: the owner and whether it is trashed.
-// 0 found, 1 missing, -1 error.
-int grains_access(struct store *s, const char *id, int64_t *owner_id, bool *trashed);
 // The owner's grains, newest use first: live ones, or the trashed ones.
 int grains_list(struct store *s, int64_t owner_id, bool trashed,
 		int (*fn)(const struct grain_info *g, void *arg), void *arg);
+// The live grains of others that user holds a grant on (shares.h), last opened first.
+int grains_shared_with(struct store *s, int64_t user_id,
+		       int (*fn)(const struct grain_info *g, void *arg), void *arg);
 // Each returns 0 done, 1 no such grain, -1 error.
 int grains_rename(struct store *s, const char *id, const char *title);
 int grains_trash(struct store *s, const char *id, int64_t now);

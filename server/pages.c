@@ -157,7 +157,7 @@ static void page_new_password_fields(struct buf *b)
 }
 
 // <form method=post action=...> with its CSRF field; the action is an html_printf format.
-static void page_form_open(struct buf *b, const struct page_ctx *c, const char *action, ...)
+void page_form_open(struct buf *b, const struct page_ctx *c, const char *action, ...)
 {
 	va_list ap;
 	html_printf(b, "<form method=\"post\" action=\"");
@@ -218,7 +218,7 @@ void page_when(struct buf *b, int64_t t)
 
 // A secret or link shown once: the text (select-all on click) and a copy button that
 // app.js reveals.
-static void page_copy_box(struct buf *b, const char *text, const char *what)
+void page_copy_box(struct buf *b, const char *text, const char *what)
 {
 	html_printf(b, "<div class=\"copy-row\"><code class=\"secret\">%s</code>"
 		       "<button type=\"button\" class=\"btn btn-secondary\" data-copy=\"%s\" "

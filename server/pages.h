@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "grains.h"
+#include "shares.h"
 
 struct manifest;
 
@@ -49,6 +50,8 @@ struct page_lists {
 	const struct page_grain *grains;   // live ones (home) or trashed ones (trash)
 	size_t ngrains;
 	size_t ntrash;                     // home: how many are in the trash
+	const struct page_grain *shared;   // home: others' grains shared with the viewer
+	size_t nshared;
 };
 
 // The home page of a logged-in user (/): the "New ..." buttons of each app's actions
@@ -58,10 +61,43 @@ void page_home(struct buf *b, const struct page_ctx *c, const struct page_lists 
 // The apps page /apps: the upload control (#app-upload, #app-upload-button; app.js posts
 // the file to /api/v1/apps and asks before an upgrade) and the installed apps (#apps-list).
 void page_apps(struct buf *b, const struct page_ctx *c, const struct page_lists *l);
-// A grain open at /grain/<id>: the grain's bar (#grain-title, rename, console log, trash)
-// and the app in an iframe (#grain-frame) at frame_url, a fresh session host.
-void page_grain(struct buf *b, const struct page_ctx *c, const struct grain_info *g,
-		const char *frame_url);
+// A grain open: whose view it is, and what its Share dialog offers.
+struct page_grain_view {
+	const struct grain_info *g;
+	const char *frame_url;        // a fresh session host's first URL
+	bool owner;                   // rename, console log, trash
+	const char *role;             // the viewer's role when not the owner, or NULL
+	// Roles the viewer may share (nroles 0: no Share control, e.g. for anonymous visitors).
+	const char *const *role_names;
+	const char *const *role_titles;
+	size_t nroles, default_role;
+	const char *share_url;        // a link just made: the dialog opens showing it
+	const char *share_error;      // why making one failed: the dialog opens saying it
+};
+// A grain open at /grain/<id> (or /shared/<token>): the grain's bar (#grain-title; for the
+// owner rename, console log, trash; the Share dialog <details id="share"> with #share-form
+// posting role and label to /grain/<id>/shares, #share-url once made, #share-access to
+// /grain/<id>/access) and the app in an iframe (#grain-frame).
+void page_grain(struct buf *b, const struct page_ctx *c, const struct page_grain_view *v);
+// "Who has access" at /grain/<id>/access: links (#share-links), device tokens
+// (#share-devices, with the "Connect a device" form posting role and label to
+// /grain/<id>/devices), users holding grants (#share-users), each row with a revoke form
+// (button.revoke), and the access log (#access-log).
+struct page_access {
+	const struct grain_info *g;
+	bool owner;
+	const struct share_info *links, *devices;
+	size_t nlinks, ndevices;
+	const struct grant_info *users;
+	size_t nusers;
+	const struct access_entry *log;
+	size_t nlog;
+	const char *const *role_names;
+	const char *const *role_titles;
+	size_t nroles, default_role;
+	const char *device_url, *device_token;   // a device token just made, shown once
+};
+void page_access(struct buf *b, const struct page_ctx *c, const struct page_access *a);
 // The trash /trash: trashed grains with Restore and Delete forever (app.js, the API).
 void page_trash(struct buf *b, const struct page_ctx *c, const struct page_lists *l);
 // An invitation at /invite/TOKEN; POSTs name, password, password2, csrf.

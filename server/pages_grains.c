@@ -147,6 +147,14 @@ void page_home(struct buf *b, const struct page_ctx *c, const struct page_lists 
 	html_printf(b, "<div class=\"home\">");
 	page_home_new(b, l);
 	page_home_grains(b, l);
+	if (l->nshared) {
+		html_printf(b, "<section class=\"card home-grains\" id=\"shared-with-me\" "
+			       "aria-labelledby=\"shared-h\"><div class=\"card-head\"><h2 "
+			       "id=\"shared-h\">Shared with me</h2></div><ul class=\"grain-list\">");
+		for (size_t i = 0; i < l->nshared; i++)
+			page_grain_row(b, &l->shared[i]);
+		html_printf(b, "</ul></section>\n");
+	}
 	html_printf(b, "</div>\n");
 	page_end(b);
 }
@@ -233,26 +241,37 @@ void page_apps(struct buf *b, const struct page_ctx *c, const struct page_lists 
 }
 
 // The grain's bar: home, title (renamed in place by app.js), app, and the grain's tools.
-static void page_grain_bar(struct buf *b, const struct page_ctx *c, const struct grain_info *g)
+static void page_grain_bar(struct buf *b, const struct page_ctx *c,
+			   const struct page_grain_view *v)
 {
+	const struct grain_info *g = v->g;
 	html_printf(b,
-		    "<header class=\"grain-bar\" data-grain=\"%s\"><a class=\"grain-home\" href=\"/\" "
-		    "title=\"Home\"><img src=\"/static/icon.svg\" alt=\"Home: %s\" width=\"28\" "
-		    "height=\"28\"></a><div class=\"grain-heading\"><div class=\"grain-title-row\">"
-		    "<h1 id=\"grain-title\">%s</h1><button type=\"button\" class=\"icon-btn\" "
-		    "id=\"grain-rename\" title=\"Rename\" aria-label=\"Rename\">%r</button>"
-		    "<input type=\"text\" id=\"grain-title-input\" maxlength=\"%d\" "
-		    "aria-label=\"Grain title\" autocomplete=\"off\" value=\"%s\" hidden></div>"
-		    "<div class=\"grain-app\">%s</div></div><div class=\"grain-tools\">",
-		    g->id, page_server_name(c), g->title, ICON_PENCIL, GRAIN_TITLE_MAX, g->title,
-		    g->app_title);
-	html_printf(b,
-		    "<button type=\"button\" class=\"btn btn-small btn-secondary\" id=\"grain-log-"
-		    "button\" aria-controls=\"grain-log\" aria-expanded=\"false\" title=\"Console "
-		    "log\">%r<span class=\"label\">Console log</span></button><button type=\"button\" "
-		    "class=\"btn btn-small btn-danger\" id=\"grain-trash\" title=\"Move to trash\">"
-		    "%r<span class=\"label\">Move to trash</span></button></div></header>\n",
-		    ICON_LOG, ICON_TRASH);
+		    "<header class=\"grain-bar\" data-grain=\"%s\"%r><a class=\"grain-home\" "
+		    "href=\"/\" title=\"Home\"><img src=\"/static/icon.svg\" alt=\"Home: %s\" "
+		    "width=\"28\" height=\"28\"></a><div class=\"grain-heading\">"
+		    "<div class=\"grain-title-row\"><h1 id=\"grain-title\">%s</h1>",
+		    g->id, v->owner ? " data-owner=\"1\"" : "", page_server_name(c), g->title);
+	if (v->owner)
+		html_printf(b, "<button type=\"button\" class=\"icon-btn\" id=\"grain-rename\" "
+			       "title=\"Rename\" aria-label=\"Rename\">%r</button><input "
+			       "type=\"text\" id=\"grain-title-input\" maxlength=\"%d\" "
+			       "aria-label=\"Grain title\" autocomplete=\"off\" value=\"%s\" hidden>",
+			    ICON_PENCIL, GRAIN_TITLE_MAX, g->title);
+	html_printf(b, "</div><div class=\"grain-app\">%s", g->app_title);
+	if (!v->owner)
+		html_printf(b, " &middot; shared by %s%r%s", g->owner_name, v->role ? " &middot; " : "",
+			    v->role ? v->role : "");
+	html_printf(b, "</div></div><div class=\"grain-tools\">");
+	page_share_dialog(b, c, v);
+	if (v->owner)
+		html_printf(b,
+			    "<button type=\"button\" class=\"btn btn-small btn-secondary\" "
+			    "id=\"grain-log-button\" aria-controls=\"grain-log\" aria-expanded=\"false\""
+			    " title=\"Console log\">%r<span class=\"label\">Console log</span></button>"
+			    "<button type=\"button\" class=\"btn btn-small btn-danger\" "
+			    "id=\"grain-trash\" title=\"Move to trash\">%r<span class=\"label\">Move "
+			    "to trash</span></button>", ICON_LOG, ICON_TRASH);
+	html_printf(b, "</div></header>\n");
 }
 
 static void page_grain_log(struct buf *b)
@@ -268,19 +287,21 @@ static void page_grain_log(struct buf *b)
 		    "tabindex=\"0\"></pre></section>\n", ICON_CLOSE);
 }
 
-void page_grain(struct buf *b, const struct page_ctx *c, const struct grain_info *g,
-		const char *frame_url)
+void page_grain(struct buf *b, const struct page_ctx *c, const struct page_grain_view *v)
 {
+	const struct grain_info *g = v->g;
 	page_head(b, c, g->title, "grain-page");
 	html_printf(b, "<a class=\"skip\" href=\"#grain-frame\">Skip to the app</a>\n");
-	page_grain_bar(b, c, g);
+	page_grain_bar(b, c, v);
 	html_printf(b, "<main id=\"main\" class=\"grain-main\">");
 	page_banners(b, c);
-	page_noscript(b, "Renaming, the console log and the trash button");
+	if (v->owner)
+		page_noscript(b, "Renaming, the console log and the trash button");
 	html_printf(b, "<p class=\"form-status grain-status\" id=\"grain-status\" role=\"status\">"
 		       "</p><iframe id=\"grain-frame\" src=\"%s\" title=\"%s (%s)\"></iframe>\n",
-		    frame_url, g->title, g->app_title);
-	page_grain_log(b);
+		    v->frame_url, g->title, g->app_title);
+	if (v->owner)
+		page_grain_log(b);
 	html_printf(b, "</main>\n</body>\n</html>\n");
 }
 

@@ -29,3 +29,9 @@ void page_empty(struct buf *b, const char *img, const char *title, const char *t
 void page_date(struct buf *b, int64_t t);
 // A moment as a <time data-relative> that app.js shows as "5 minutes ago"; a dash for 0.
 void page_when(struct buf *b, int64_t t);
+// <form method="post" action="..."> (action formatted as html_printf does) with the CSRF field.
+void page_form_open(struct buf *b, const struct page_ctx *c, const char *action, ...);
+// A secret shown once in a code box, with a Copy button app.js reveals.
+void page_copy_box(struct buf *b, const char *text, const char *what);
+// The Share dialog of a grain's bar (pages_shares.c); nothing without roles to offer.
+void page_share_dialog(struct buf *b, const struct page_ctx *c, const struct page_grain_view *v);

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "access.h"
 #include "conn.h"
 #include "grain_client.h"
 #include "grainmgr.h"
@@ -21,6 +22,7 @@
 #define PROXY_HIGH_WATER (256 * 1024)   // pause the grain above this much unsent output
 
 struct proxy {
+	struct proxy *next, *prev;   // every exchange in progress, for revalidation
 	struct server *srv;
 	struct conn_wait *cw;
 	struct gm_wait *gw;
@@ -107,8 +109,16 @@ static void pct_encode(const char *in, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+static struct proxy *live;   // the front serves one server: a plain list will do
+
 static void proxy_free(struct proxy *p)
 {
+	if (p->prev)
+		p->prev->next = p->next;
+	else if (live == p)
+		live = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
 	if (p->busy)
 		grainmgr_busy(p->srv, p->sess.grain, -1);
 	free(p);
@@ -341,27 +351,17 @@ static void on_ready(void *arg, struct gc *gc, const char *err)
 		start(p, gc);
 }
 
-void proxy_request(struct web_req *w, struct http_response *r, const struct gm_session *sess)
+void proxy_request(struct web_req *w, struct http_response *r, const struct gm_session *sess,
+		   bool device)
 {
 	struct server *s = w->srv;
-	// Access is checked on every request, so a revocation takes effect at once.
-	int64_t owner;
-	bool trashed;
-	struct user u;
-	if (grains_access(s->store, sess->grain, &owner, &trashed) != 0 || trashed ||
-	    (sess->user_id && (auth_user_get(s->store, sess->user_id, &u) != 0 || u.disabled)) ||
-	    owner != sess->user_id) {
-		r->status = 403;
-		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
-		buf_puts(&r->body, "You no longer have access to this grain.\n");
-		return;
-	}
-	// Requests another site makes in the browser's name stay out.
+	// Requests another site makes in the browser's name stay out: a session host takes
+	// only its own origin, a device's host none (browsers do not hold device tokens).
 	const char *origin = http_header(w->http, "Origin");
 	char own[300];
 	snprintf(own, sizeof(own), "%s://ui-%s.%s", s->base_tls ? "https" : "http", sess->host_id,
 		 s->shell_host);
-	if (origin && strcasecmp(origin, own) != 0) {
+	if (origin && (device || strcasecmp(origin, own) != 0)) {
 		r->status = 403;
 		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
 		buf_puts(&r->body, "Cross-origin requests to a grain are refused.\n");
@@ -377,6 +377,10 @@ void proxy_request(struct web_req *w, struct http_response *r, const struct gm_s
 	p->srv = s;
 	p->cw = cw;
 	p->sess = *sess;
+	p->next = live;
+	if (live)
+		live->prev = p;
+	live = p;
 	const char *up = http_header(w->http, "Upgrade");
 	p->upgrade = up && strcasecmp(up, "websocket") == 0;
 	if (sess->user_id) {
@@ -390,4 +394,31 @@ void proxy_request(struct web_req *w, struct http_response *r, const struct gm_s
 		start(p, gc);
 	else if (!p->gw)
 		fail(p, 503, err);
+}
+
+// Ends the exchanges, WebSockets included, of whoever lost access to their grain.
+void proxy_revalidate(struct server *s)
+{
+	struct proxy *next;
+	for (struct proxy *p = live; p; p = next) {
+		next = p->next;
+		if (p->srv != s)
+			continue;
+		struct access a;
+		if (access_resolve(s->store, p->sess.grain, p->sess.user_id, p->sess.share, &a) != 1)
+			continue;
+		log_info("grain %s: access taken away, ending an exchange", p->sess.grain);
+		grainmgr_wait_cancel(p->gw);
+		p->gw = NULL;
+		if (!p->responded) {
+			fail(p, 403, "You no longer have access to this grain.");
+			continue;
+		}
+		struct conn_wait *cw = p->cw;
+		conn_wait_on_cancel(cw, NULL, NULL);
+		if (p->st)
+			gc_stream_close(p->st);
+		proxy_free(p);
+		conn_wait_stream_end(cw, false);
+	}
 }

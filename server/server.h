@@ -32,6 +32,7 @@ struct server {
 	bool base_tls;
 	struct pc *pc;                // the channel to the privileged parent
 	struct grainmgr *grains;      // running grains and their sessions
+	uint64_t access_gen;          // bumped when any access may have been taken away
 };
 
 // Binds every listen address of cfg into fds (CONFIG_MAX_LISTEN). 0 / -1 (logged).

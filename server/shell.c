@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "apps.h"
 #include "grainmgr.h"
 #include "grains.h"
@@ -13,19 +14,15 @@
 #include "manifest.h"
 #include "pages.h"
 #include "server.h"
+#include "shell_impl.h"
 #include "store.h"
 #include "web.h"
 
 #define FIELD_MAX 1100   // a form field, decoded: past the longest password allowed
 
-struct view {
-	char name[AUTH_NAME_MAX + 1];
-	struct page_ctx c;
-};
-
 // Prepares the page context; for logged-out visitors, makes sure they hold a form token
 // (double-submit cookie), since their forms have no session to tie a token to.
-static void view_init(struct view *v, struct web_req *w, struct http_response *r)
+void shell_view_init(struct view *v, struct web_req *w, struct http_response *r)
 {
 	web_server_name(w, v->name, sizeof(v->name));
 	memset(&v->c, 0, sizeof(v->c));
@@ -44,7 +41,7 @@ static void view_init(struct view *v, struct web_req *w, struct http_response *r
 	v->c.csrf = w->csrf;
 }
 
-static void html_done(struct http_response *r, int status)
+void shell_html_done(struct http_response *r, int status)
 {
 	r->status = status;
 	r->shell_page = true;
@@ -52,16 +49,16 @@ static void html_done(struct http_response *r, int status)
 	resp_header(r, "Cache-Control", "no-store");
 }
 
-static void show_error(struct web_req *w, struct http_response *r, int status, const char *msg)
+void shell_error(struct web_req *w, struct http_response *r, int status, const char *msg)
 {
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	page_error(&r->body, &v.c, status, msg);
-	html_done(r, status);
+	shell_html_done(r, status);
 }
 
 // A form post is accepted when it comes from our own origin and carries the right token.
-static bool form_ok(struct web_req *w, struct http_response *r)
+bool shell_form_ok(struct web_req *w, struct http_response *r)
 {
 	char got[TOKEN_HEX_LEN + 2];
 	char want[TOKEN_HEX_LEN + 2];
@@ -71,7 +68,7 @@ static bool form_ok(struct web_req *w, struct http_response *r)
 		want[0] = '\0';
 	if (!web_origin_ok(w) || web_form(w, "csrf", got, sizeof(got)) < 0 ||
 	    !token_valid(want) || !token_equal(got, want)) {
-		show_error(w, r, 403,
+		shell_error(w, r, 403,
 			   "This form has expired or was sent from another site. Go back, reload "
 			   "the page and try again.");
 		return false;
@@ -97,7 +94,7 @@ static const char *safe_next(const char *next)
 	return next;
 }
 
-static bool require_login(struct web_req *w, struct http_response *r)
+bool shell_require_login(struct web_req *w, struct http_response *r)
 {
 	if (w->logged_in)
 		return true;
@@ -109,10 +106,10 @@ static bool require_login(struct web_req *w, struct http_response *r)
 
 static bool require_admin(struct web_req *w, struct http_response *r)
 {
-	if (!require_login(w, r))
+	if (!shell_require_login(w, r))
 		return false;
 	if (!w->user.is_admin) {
-		show_error(w, r, 403, "Only the server's administrators can open this page.");
+		shell_error(w, r, 403, "Only the server's administrators can open this page.");
 		return false;
 	}
 	return true;
@@ -123,7 +120,7 @@ static void start_session(struct web_req *w, struct http_response *r, const stru
 {
 	char cookie[TOKEN_HEX_LEN + 1], csrf[TOKEN_HEX_LEN + 1];
 	if (auth_session_new(w->srv->store, u->id, w->now, cookie, csrf) < 0) {
-		show_error(w, r, 500, "The server could not start a session. Try again.");
+		shell_error(w, r, 500, "The server could not start a session. Try again.");
 		return;
 	}
 	web_set_session(w, r, cookie);
@@ -137,6 +134,8 @@ struct lists {
 	struct page_grain *grains;
 	size_t ngrains, cgrains;
 	size_t ntrash;
+	struct page_grain *shared;
+	size_t nshared, cshared;
 	const struct server *srv;
 };
 
@@ -176,6 +175,18 @@ static int collect_grain(const struct grain_info *g, void *arg)
 	return 0;
 }
 
+static int collect_shared(const struct grain_info *g, void *arg)
+{
+	struct lists *l = arg;
+	struct page_grain *p = grow(l->shared, l->nshared, &l->cshared, sizeof(*p));
+	if (!p)
+		return -1;
+	l->shared = p;
+	l->shared[l->nshared++] =
+		(struct page_grain){.g = *g, .running = grainmgr_running(l->srv, g->id)};
+	return 0;
+}
+
 static int count_grain(const struct grain_info *g, void *arg)
 {
 	(void)g;
@@ -189,6 +200,7 @@ static void lists_free(struct lists *l)
 		manifest_free(l->apps[i].m);
 	free(l->apps);
 	free(l->grains);
+	free(l->shared);
 }
 
 // The installed apps with their manifests (for their actions). 0 / -1.
@@ -203,20 +215,8 @@ static int read_apps(struct web_req *w, struct lists *l)
 
 static struct page_lists page_lists(const struct lists *l)
 {
-	return (struct page_lists){l->apps, l->napps, l->grains, l->ngrains, l->ntrash};
-}
-
-// The grain at args[0] when the viewer owns it; otherwise 403 (someone else's) or 404.
-static bool own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
-{
-	bool found = strlen(w->args[0]) == GRAIN_ID_LEN &&
-		     grains_get(w->srv->store, w->args[0], g) == 0;
-	if (found && g->owner_id == w->user.id)
-		return true;
-	show_error(w, r, found ? 403 : 404,
-		   found ? "This grain belongs to someone else. Ask its owner to share it with you."
-			 : "There is no grain at this address. Check the link.");
-	return false;
+	return (struct page_lists){l->apps,   l->napps,  l->grains, l->ngrains,
+				   l->ntrash, l->shared, l->nshared};
 }
 
 // After "Move to trash" the grain page comes home with ?trashed=ID: say where it went.
@@ -233,30 +233,31 @@ static void trashed_notice(struct web_req *w, char *out, size_t outsz)
 static void get_home(struct web_req *w, struct http_response *r)
 {
 	if (auth_setup_needed(w->srv->store) == 1) {
-		show_error(w, r, 503,
+		shell_error(w, r, 503,
 			   "This server has not been set up yet. Open the setup link printed on "
 			   "the server's console, or run `silo admin-token` on the server to get one.");
 		return;
 	}
-	if (!require_login(w, r))
+	if (!shell_require_login(w, r))
 		return;
 	struct lists l = {.srv = w->srv};
 	if (read_apps(w, &l) < 0 ||
 	    grains_list(w->srv->store, w->user.id, false, collect_grain, &l) < 0 ||
-	    grains_list(w->srv->store, w->user.id, true, count_grain, &l) < 0) {
+	    grains_list(w->srv->store, w->user.id, true, count_grain, &l) < 0 ||
+	    grains_shared_with(w->srv->store, w->user.id, collect_shared, &l) < 0) {
 		lists_free(&l);
-		show_error(w, r, 500, "Your apps and grains could not be read. Try again.");
+		shell_error(w, r, 500, "Your apps and grains could not be read. Try again.");
 		return;
 	}
 	char notice[GRAIN_TITLE_MAX + 96] = "";
 	trashed_notice(w, notice, sizeof(notice));
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	v.c.notice = notice[0] ? notice : NULL;
 	struct page_lists pl = page_lists(&l);
 	page_home(&r->body, &v.c, &pl);
 	lists_free(&l);
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 // After an upload app.js comes back with ?installed=APP or ?upgraded=APP.
@@ -280,81 +281,41 @@ static void installed_notice(struct web_req *w, char *out, size_t outsz)
 
 static void get_apps(struct web_req *w, struct http_response *r)
 {
-	if (!require_login(w, r))
+	if (!shell_require_login(w, r))
 		return;
 	struct lists l = {.srv = w->srv};
 	if (read_apps(w, &l) < 0) {
 		lists_free(&l);
-		show_error(w, r, 500, "The apps could not be read. Try again.");
+		shell_error(w, r, 500, "The apps could not be read. Try again.");
 		return;
 	}
 	char notice[APPS_TITLE_MAX + 192] = "";
 	installed_notice(w, notice, sizeof(notice));
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	v.c.notice = notice[0] ? notice : NULL;
 	struct page_lists pl = page_lists(&l);
 	page_apps(&r->body, &v.c, &pl);
 	lists_free(&l);
-	html_done(r, 200);
-}
-
-// "scheme://host[:port]" of url, for the page's CSP frame-src. 0 / -1.
-static int url_origin(const char *url, char *out, size_t outsz)
-{
-	const char *h = strstr(url, "://");
-	if (!h)
-		return -1;
-	size_t n = (size_t)(h + 3 - url) + strcspn(h + 3, "/?#");
-	if (n >= outsz)
-		return -1;
-	memcpy(out, url, n);
-	out[n] = '\0';
-	return 0;
-}
-
-// Opening a grain: a fresh session host for the owner with all of the app's permissions,
-// framed by the page; the page's CSP allows that one origin in frame-src.
-static void get_grain(struct web_req *w, struct http_response *r)
-{
-	struct grain_info g;
-	if (!require_login(w, r) || !own_grain(w, r, &g))
-		return;
-	if (g.trashed) {
-		show_error(w, r, 410, "This grain is in the trash. Restore it from the trash to "
-				      "open it again.");
-		return;
-	}
-	char perms[GM_PERMS_MAX], url[512], origin[320];
-	if (apps_all_permissions(w->srv->store, g.package_id, perms, sizeof(perms)) < 0 ||
-	    grainmgr_session_new(w->srv, g.id, &w->user, perms, "/", url, sizeof(url)) < 0 ||
-	    url_origin(url, origin, sizeof(origin)) < 0 || resp_frame_src(r, origin) < 0) {
-		show_error(w, r, 500, "The grain could not be opened. Try again in a moment.");
-		return;
-	}
-	grains_touch(w->srv->store, g.id, w->now, false);
-	struct view v;
-	view_init(&v, w, r);
-	page_grain(&r->body, &v.c, &g, url);
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 static void get_trash(struct web_req *w, struct http_response *r)
 {
-	if (!require_login(w, r))
+	if (!shell_require_login(w, r))
 		return;
 	struct lists l = {.srv = w->srv};
 	if (grains_list(w->srv->store, w->user.id, true, collect_grain, &l) < 0) {
 		lists_free(&l);
-		show_error(w, r, 500, "The trash could not be read. Try again.");
+		shell_error(w, r, 500, "The trash could not be read. Try again.");
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	struct page_lists pl = page_lists(&l);
 	page_trash(&r->body, &v.c, &pl);
 	lists_free(&l);
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 
@@ -370,14 +331,14 @@ static void get_login(struct web_req *w, struct http_response *r)
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	page_login(&r->body, &v.c, "", safe_next(next));
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 static void post_login(struct web_req *w, struct http_response *r)
 {
-	if (!form_ok(w, r))
+	if (!shell_form_ok(w, r))
 		return;
 	char name[FIELD_MAX], pw[FIELD_MAX], next[512];
 	field(w, "name", name, sizeof(name));
@@ -398,15 +359,15 @@ static void post_login(struct web_req *w, struct http_response *r)
 	if (res == AUTH_THROTTLED)
 		resp_header(r, "Retry-After", "%lld", (long long)retry);
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	v.c.error = auth_result_str(res);
 	page_login(&r->body, &v.c, name, safe_next(next));
-	html_done(r, status);
+	shell_html_done(r, status);
 }
 
 static void post_logout(struct web_req *w, struct http_response *r)
 {
-	if (w->logged_in && !form_ok(w, r))
+	if (w->logged_in && !shell_form_ok(w, r))
 		return;
 	if (w->logged_in && !w->via_token)
 		auth_session_end(w->srv->store, w->cookie);
@@ -417,20 +378,20 @@ static void post_logout(struct web_req *w, struct http_response *r)
 static void get_setup(struct web_req *w, struct http_response *r)
 {
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	if (auth_setup_needed(w->srv->store) != 1 ||
 	    auth_setup_token_check(w->srv->store, w->args[0], w->now) != 0) {
 		page_setup_spent(&r->body, &v.c);
-		html_done(r, 410);
+		shell_html_done(r, 410);
 		return;
 	}
 	page_setup(&r->body, &v.c, w->args[0], "", "");
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 static void post_setup(struct web_req *w, struct http_response *r)
 {
-	if (!form_ok(w, r))
+	if (!shell_form_ok(w, r))
 		return;
 	char sname[FIELD_MAX], name[FIELD_MAX], pw[FIELD_MAX], pw2[FIELD_MAX];
 	field(w, "server_name", sname, sizeof(sname));
@@ -449,33 +410,33 @@ static void post_setup(struct web_req *w, struct http_response *r)
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	if (res == AUTH_BAD_TOKEN || res == AUTH_ALREADY_SET_UP) {
 		page_setup_spent(&r->body, &v.c);
-		html_done(r, 410);
+		shell_html_done(r, 410);
 		return;
 	}
 	v.c.error = auth_result_str(res);
 	page_setup(&r->body, &v.c, w->args[0], sname, name);
-	html_done(r, res == AUTH_ERROR ? 500 : 400);
+	shell_html_done(r, res == AUTH_ERROR ? 500 : 400);
 }
 
 static void get_invite(struct web_req *w, struct http_response *r)
 {
 	if (auth_invite_check(w->srv->store, w->args[0], w->now) != 0) {
-		show_error(w, r, 410, "This invitation has been used or has expired. Ask the "
+		shell_error(w, r, 410, "This invitation has been used or has expired. Ask the "
 				      "server's administrator for a new one.");
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	page_invite(&r->body, &v.c, w->args[0], "");
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 static void post_invite(struct web_req *w, struct http_response *r)
 {
-	if (!form_ok(w, r))
+	if (!shell_form_ok(w, r))
 		return;
 	char name[FIELD_MAX], pw[FIELD_MAX], pw2[FIELD_MAX];
 	field(w, "name", name, sizeof(name));
@@ -493,14 +454,14 @@ static void post_invite(struct web_req *w, struct http_response *r)
 		return;
 	}
 	if (res == AUTH_BAD_TOKEN) {
-		show_error(w, r, 410, auth_result_str(res));
+		shell_error(w, r, 410, auth_result_str(res));
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	v.c.error = auth_result_str(res);
 	page_invite(&r->body, &v.c, w->args[0], name);
-	html_done(r, res == AUTH_ERROR ? 500 : 400);
+	shell_html_done(r, res == AUTH_ERROR ? 500 : 400);
 }
 
 // Users for the admin page, collected from the store.
@@ -530,16 +491,16 @@ static void render_admin(struct web_req *w, struct http_response *r, const char 
 	struct user_list l = {0};
 	if (auth_user_list(w->srv->store, collect_user, &l) < 0) {
 		free(l.u);
-		show_error(w, r, 500, "The user list could not be read.");
+		shell_error(w, r, 500, "The user list could not be read.");
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	v.c.notice = notice;
 	v.c.error = error;
 	page_admin(&r->body, &v.c, l.u, l.n, invite_url);
 	free(l.u);
-	html_done(r, error ? 400 : 200);
+	shell_html_done(r, error ? 400 : 200);
 }
 
 static void get_admin(struct web_req *w, struct http_response *r)
@@ -550,11 +511,11 @@ static void get_admin(struct web_req *w, struct http_response *r)
 
 static void post_admin_invite(struct web_req *w, struct http_response *r)
 {
-	if (!require_admin(w, r) || !form_ok(w, r))
+	if (!require_admin(w, r) || !shell_form_ok(w, r))
 		return;
 	char token[TOKEN_HEX_LEN + 1], url[512];
 	if (auth_invite_new(w->srv->store, w->user.id, w->now, token) < 0) {
-		show_error(w, r, 500, "The invitation could not be saved. Try again.");
+		shell_error(w, r, 500, "The invitation could not be saved. Try again.");
 		return;
 	}
 	snprintf(url, sizeof(url), "%s/invite/%s", w->srv->base_url, token);
@@ -563,17 +524,19 @@ static void post_admin_invite(struct web_req *w, struct http_response *r)
 
 static void set_disabled(struct web_req *w, struct http_response *r, bool disabled)
 {
-	if (!require_admin(w, r) || !form_ok(w, r))
+	if (!require_admin(w, r) || !shell_form_ok(w, r))
 		return;
 	char *end;
 	long long id = strtoll(w->args[0], &end, 10);
 	if (*end || id <= 0) {
-		show_error(w, r, 404, "There is no such user.");
+		shell_error(w, r, 404, "There is no such user.");
 		return;
 	}
 	int res = id == w->user.id && disabled ? 1 : auth_user_set_disabled(w->srv->store, id, disabled);
+	if (res == 0 && disabled)
+		access_changed(w->srv); // their open grain sessions end now
 	if (res < 0)
-		show_error(w, r, 500, "The change could not be saved. Try again.");
+		shell_error(w, r, 500, "The change could not be saved. Try again.");
 	else if (res > 0)
 		render_admin(w, r, NULL, NULL, "You cannot disable your own account or the last administrator.");
 	else
@@ -615,31 +578,31 @@ static void render_account(struct web_req *w, struct http_response *r, const cha
 	struct token_list l = {0};
 	if (auth_api_token_list(w->srv->store, w->user.id, collect_token, &l) < 0) {
 		free(l.t);
-		show_error(w, r, 500, "Your API tokens could not be read.");
+		shell_error(w, r, 500, "Your API tokens could not be read.");
 		return;
 	}
 	struct view v;
-	view_init(&v, w, r);
+	shell_view_init(&v, w, r);
 	page_account(&r->body, &v.c, l.t, l.n, new_token);
 	free(l.t);
-	html_done(r, 200);
+	shell_html_done(r, 200);
 }
 
 static void get_account(struct web_req *w, struct http_response *r)
 {
-	if (require_login(w, r))
+	if (shell_require_login(w, r))
 		render_account(w, r, NULL);
 }
 
 static void post_token(struct web_req *w, struct http_response *r)
 {
-	if (!require_login(w, r) || !form_ok(w, r))
+	if (!shell_require_login(w, r) || !shell_form_ok(w, r))
 		return;
 	char label[FIELD_MAX], token[TOKEN_HEX_LEN + 1];
 	field(w, "label", label, sizeof(label));
 	if (!auth_api_label_valid(label) || auth_api_token_new(w->srv->store, w->user.id, label[0] ? label : "token",
 						     w->now, token) < 0) {
-		show_error(w, r, 400, "The token could not be made: its label must be at most 64 characters, without control characters.");
+		shell_error(w, r, 400, "The token could not be made: its label must be at most 64 characters, without control characters.");
 		return;
 	}
 	render_account(w, r, token);
@@ -647,11 +610,11 @@ static void post_token(struct web_req *w, struct http_response *r)
 
 static void post_token_revoke(struct web_req *w, struct http_response *r)
 {
-	if (!require_login(w, r) || !form_ok(w, r))
+	if (!shell_require_login(w, r) || !shell_form_ok(w, r))
 		return;
 	long long id = strtoll(w->args[0], NULL, 10);
 	if (auth_api_token_revoke(w->srv->store, w->user.id, id) < 0) {
-		show_error(w, r, 500, "The token could not be revoked. Try again.");
+		shell_error(w, r, 500, "The token could not be revoked. Try again.");
 		return;
 	}
 	resp_redirect(r, 303, "/account");
@@ -666,7 +629,6 @@ static void get_favicon(struct web_req *w, struct http_response *r)
 static const struct web_route routes[] = {
 	{HTTP_GET, "/", get_home},
 	{HTTP_GET, "/apps", get_apps},
-	{HTTP_GET, "/grain/*", get_grain},
 	{HTTP_GET, "/trash", get_trash},
 	{HTTP_GET, "/login", get_login},
 	{HTTP_POST, "/login", post_login},
@@ -687,5 +649,6 @@ static const struct web_route routes[] = {
 
 bool shell_route(struct web_req *w, struct http_response *r)
 {
-	return web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0;
+	return web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0 ||
+	       shell_shares_route(w, r);
 }

@@ -102,6 +102,46 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX grains_owner ON grains(owner_id);"
 	"CREATE INDEX grains_app ON grains(app_id);",
+	// 3: sharing. A share is a capability: a link (kind 0) or a device's API token (kind 1)
+	// naming one grain and one role, made by a user whose own access came from parent
+	// (NULL: the owner's). Deleting a share deletes what was derived from it. A grant is a
+	// logged-in user's kept access through a link. The access log outlives revocations.
+	"CREATE TABLE shares ("
+	"  id TEXT PRIMARY KEY,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  grain_id TEXT NOT NULL REFERENCES grains(id) ON DELETE CASCADE,"
+	"  kind INTEGER NOT NULL CHECK (kind IN (0, 1)),"
+	"  role TEXT NOT NULL,"
+	"  label TEXT NOT NULL,"
+	"  created_by INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  parent_id TEXT REFERENCES shares(id) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL DEFAULT 0,"
+	"  uses INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX shares_grain ON shares(grain_id);"
+	"CREATE INDEX shares_parent ON shares(parent_id);"
+	"CREATE INDEX shares_creator ON shares(created_by);"
+	"CREATE TABLE grants ("
+	"  grain_id TEXT NOT NULL REFERENCES grains(id) ON DELETE CASCADE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  share_id TEXT NOT NULL REFERENCES shares(id) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL,"
+	"  PRIMARY KEY (grain_id, user_id, share_id)"
+	");"
+	"CREATE INDEX grants_user ON grants(user_id);"
+	"CREATE INDEX grants_share ON grants(share_id);"
+	"CREATE TABLE access_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grain_id TEXT NOT NULL REFERENCES grains(id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  share_id TEXT,"
+	"  role TEXT NOT NULL,"
+	"  via TEXT NOT NULL"
+	");"
+	"CREATE INDEX access_log_grain ON access_log(grain_id, at);",
 };
 
 struct stmt_entry {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apihost.h"
 #include "grainmgr.h"
 #include "log.h"
 #include "pages.h"
@@ -271,8 +272,11 @@ void web_handle(struct web_req *w, struct http_response *r)
 	if (!is_shell_host(w)) {
 		// Other hosts are the per-session grain hosts, ui-<id>.<shell host>.
 		char host[300], id[GM_HOST_ID_LEN + 1];
-		if (host_key(w, host, sizeof(host)) && grainmgr_is_session_host(w->srv, host, id))
+		bool known = host_key(w, host, sizeof(host));
+		if (known && grainmgr_is_session_host(w->srv, host, id))
 			grainmgr_handle(w, r, id);
+		else if (known && apihost_match(w->srv, host, id))
+			apihost_handle(w, r, id);
 		else
 			resp_error(r, 404, "no such host on this server");
 		return;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -122,6 +123,22 @@ static void handle(int fd)
 			return;
 		return;
 	}
+	if (strcmp(target, "/ws") == 0) {
+		// A WebSocket stand-in: 101, then every byte echoed back (framing is the
+		// client's business), in a child so the probe goes on serving.
+		if (fork() == 0) {
+			const char *up = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+					 "Connection: Upgrade\r\nSec-WebSocket-Accept: probe\r\n\r\n";
+			struct timeval tv = { 60, 0 };
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			char b[4096];
+			ssize_t n = write(fd, up, strlen(up));
+			while (n > 0 && (n = read(fd, b, sizeof(b))) > 0 && write(fd, b, (size_t)n) == n)
+				;
+			_exit(0);
+		}
+		return;
+	}
 	struct json j;
 	json_init(&j);
 	int status = 200;
@@ -160,5 +177,7 @@ int probe_serve(int port)
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		handle(c);
 		close(c);
+		while (waitpid(-1, NULL, WNOHANG) > 0) // WebSocket children that ended
+			;
 	}
 }

@@ -325,7 +325,8 @@
 	}
 
 	// A grain open: rename in place, its console log, the trash.
-	var grainBar = document.querySelector('.grain-bar[data-grain]');
+	// Renaming, the log and the trash are the owner's; others only see the grain.
+	var grainBar = document.querySelector('.grain-bar[data-grain][data-owner]');
 	if (grainBar)
 		grainPage(grainBar.dataset.grain);
 

@@ -58,6 +58,19 @@ def new_server(config=None, **kw):
     return st.Server(base_host=BASE_HOST, config=config, **kw)
 
 
+def invite_user(s, admin, name):
+    """An invitation accepted as in test_setup_login.py: the new user's logged-in client."""
+    url = admin.post("/api/v1/invites", {}).json().get("url", "")
+    m = re.search(r"/invite/([0-9a-f]{64})$", url)
+    c = s.client()
+    r = c.post(f"/api/v1/invites/{m.group(1) if m else 'x'}/accept",
+               {"name": name, "password": st.PASSWORD})
+    if r.status != 201:
+        raise RuntimeError(f"accepting the invitation failed: {r}")
+    c.csrf = r.json().get("csrf")
+    return c
+
+
 def wait_for(fn, timeout=10, interval=0.05):
     """Calls fn until it returns something true or timeout seconds pass; returns the last
     value."""

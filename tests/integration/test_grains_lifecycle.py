@@ -16,20 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import graintest as gt
 import silotest
-from silotest import PASSWORD
-
-
-def invite_user(s, admin, name):
-    """An invitation accepted as in test_setup_login.py: the new user's logged-in client."""
-    url = admin.post("/api/v1/invites", {}).json().get("url", "")
-    m = re.search(r"/invite/([0-9a-f]{64})$", url)
-    c = s.client()
-    r = c.post(f"/api/v1/invites/{m.group(1) if m else 'x'}/accept",
-               {"name": name, "password": PASSWORD})
-    if r.status != 201:
-        raise RuntimeError(f"accepting the invitation failed: {r}")
-    c.csrf = r.json().get("csrf")
-    return c
 
 
 def rehost(s, *clients):
@@ -273,7 +259,7 @@ def scenario(t):
          "crash: the user id survives the restart")
 
     # --- A second user ---
-    zoe = invite_user(s, admin, "zoë")
+    zoe = gt.invite_user(s, admin, "zoë")
     t.eq(gt.grain_list(zoe), [], "others: a second user's grain list is empty")
     t.eq(gt.grain_list(zoe, trash=True), [], "others: and so is their trash")
     t.eq(zoe.get(f"/api/v1/grains/{g1}/log").status, 403, "others: the owner's log is 403")

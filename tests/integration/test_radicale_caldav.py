@@ -5,10 +5,14 @@
 # discovers the grain's principal, creates a calendar, saves an event and searches it back;
 # the grain is stopped by the idle timeout and the same client finds everything again and
 # adds more; the app saw the owner's identity (its log names who changed what), a forged
-# identity header changes nothing, and another session host's cookie does not work.
+# identity header changes nothing, and another session host's cookie does not work. A phone's
+# account is shown too: the same client with nothing but the device's address (its API host)
+# and a device token as the password reads and writes (an editor's token) or only reads (a
+# viewer's), until the token is revoked.
 # The client connects to 127.0.0.1 and sends the session host as Host, with the
 # silo_grain cookie, as a browser would. Needs root, `make apps` and python3-caldav.
 import os
+import re
 import sys
 
 # tests/run.sh may run this with a python3 that lacks Debian's caldav module: go on under
@@ -50,6 +54,19 @@ def dav(s, sess, cookie=None, extra=None):
     client.headers.update({"Host": sess.host,
                            "Cookie": f"silo_grain={cookie or sess.cookie}", **(extra or {})})
     return client
+
+
+def device(s, owner, gid, role):
+    """A device token for the grain, and a python3-caldav client that knows only what a
+    phone's account would: the address (its API host) and the token as the password."""
+    j = owner.post(f"/api/v1/grains/{gid}/shares",
+                   {"role": role, "label": f"phone ({role})", "kind": "device"}).json()
+    m = re.match(r"^http://(api-[0-9a-f]{16}\.[^/]+)/$", j.get("url", ""))
+    client = caldav.DAVClient(f"http://{silotest.HOST}:{s.port}/", username="phone",
+                              password=j.get("token", ""), timeout=TIMEOUT)
+    client.session.trust_env = False   # no proxies, no .netrc: 127.0.0.1 only
+    client.headers.update({"Host": m.group(1) if m else "none"})
+    return j.get("token", ""), client
 
 
 def event(uid, summary, day):
@@ -166,6 +183,35 @@ def scenario(t):
     t.ok("evil" not in log and "eeeeeeee" not in log and log.count("admin (") >= 2,
          "identity: Radicale logs it as the owner; the forged headers never reached it",
          log[-500:])
+
+    # --- A phone: nothing but the server address and a device token ---
+    phone_tok, phone = device(s, admin, gid, "editor")
+    step = Step()
+    pp = step(lambda: phone.principal())
+    pcal = step(lambda: pp.calendar(cal_id="silo-test"))
+    found = step(lambda: search(pcal))
+    t.ok(found == ["Dentist"], "device: python3-caldav with the address and token as password "
+         "finds the owner's event", step.why(found))
+    uid2 = str(uuid.uuid4())
+    saved = step(lambda: pcal.save_event(event(uid2, "Booked on the phone", 20)))
+    t.ok(saved is not None, "device: an editor's token saves an event", step.why())
+    found = search(dav(s, sess).principal().calendar(cal_id="silo-test"))
+    t.ok("Booked on the phone" in found, "device: the browser's session sees the phone's event",
+         repr(found))
+    _, viewer = device(s, admin, gid, "viewer")
+    step = Step()
+    vcal = step(lambda: viewer.principal().calendar(cal_id="silo-test"))
+    t.ok(step(lambda: search(vcal)) is not None, "device: a viewer's token reads", step.why())
+    step(lambda: vcal.save_event(event(str(uuid.uuid4()), "Not allowed", 21)))
+    t.ok(step.error is not None and "Forbidden" in step.error,
+         "device: a viewer's token cannot write (403)", step.why())
+    shares = admin.get(f"/api/v1/grains/{gid}/shares").json().get("shares", [])
+    for sh in shares:
+        admin.request("DELETE", f"/api/v1/shares/{sh['share_id']}")
+    step = Step()
+    step(lambda: phone.principal().calendars())
+    t.ok(step.error is not None and "401" in step.error.replace("Unauthorized", "401"),
+         "device: after revocation the phone is refused", step.why())
 
     other = gt.GrainSession(s, admin, gid)
     t.eq(sess.get(f"/grain/calendar/{uid0}.ics", cookie=f"silo_grain={other.cookie}").status,

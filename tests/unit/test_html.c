@@ -291,7 +291,7 @@ static void test_home_with_grains(const struct page_app *apps, size_t napps)
 	struct page_ctx c = ctx(&hostile_user);
 	struct page_grain grains[2] = { hostile_grain(true), hostile_grain(false) };
 	grains[1].g.id[0] = 'f';
-	struct page_lists l = { apps, napps, grains, 2, 3 };
+	struct page_lists l = { apps, napps, grains, 2, 3, NULL, 0 };
 	buf_reset(&out);
 	page_home(&out, &c, &l);
 	const char *d = buf_cstr(&out);
@@ -349,7 +349,13 @@ static void test_grain_page(void)
 	struct page_ctx c = ctx(&hostile_user);
 	struct page_grain pg = hostile_grain(true);
 	buf_reset(&out);
-	page_grain(&out, &c, &pg.g, "http://ui-00ff.h:1/.silo/open?t=ab&x=\"<y>");
+	static const char *const names[] = {"editor", "view\"<er>"};
+	static const char *const titles[] = {"Editor", "<b>Viewer</b>"};
+	struct page_grain_view v = {.g = &pg.g, .owner = true,
+				    .frame_url = "http://ui-00ff.h:1/.silo/open?t=ab&x=\"<y>",
+				    .role_names = names, .role_titles = titles, .nroles = 2,
+				    .default_role = 1};
+	page_grain(&out, &c, &v);
 	const char *d = buf_cstr(&out);
 	check_doc("grain", d, false); // the grain's bar has no navigation, so no log-out form
 	check_csrf_meta("grain", d, true);
@@ -364,6 +370,33 @@ static void test_grain_page(void)
 	      strstr(d, "<body class=\"grain-page\">") && strstr(d, "href=\"/\""),
 	      "grain: its bar (home, log, trash) and the log panel");
 	CHECK(count(d, "<iframe") == 1 && !strstr(d, "<footer"), "grain: one frame, no footer");
+	CHECK(strstr(d, "<details class=\"share\" id=\"share\"><summary") &&
+	      strstr(d, "action=\"/grain/" GRAIN_ID "/shares\"") &&
+	      strstr(d, "<option value=\"editor\">Editor</option><option value=\"view&quot;&lt;er"
+			"&gt;\" selected>&lt;b&gt;Viewer&lt;/b&gt;</option>") &&
+	      strstr(d, "href=\"/grain/" GRAIN_ID "/access\"") && !strstr(d, "id=\"share-url\""),
+	      "grain: the Share dialog, closed, its roles escaped, the default selected");
+
+	// Someone it was shared with: no owner tools; a link just made opens the dialog.
+	v.owner = false;
+	v.role = "<Viewer>";
+	v.share_url = "http://h/shared/\"x";
+	buf_reset(&out);
+	page_grain(&out, &c, &v);
+	d = buf_cstr(&out);
+	CHECK(!strstr(d, "grain-trash") && !strstr(d, "grain-rename") && !strstr(d, "grain-log") &&
+	      !strstr(d, "data-owner") && strstr(d, "&middot; &lt;Viewer&gt;"),
+	      "grain: a non-owner sees the role, not the owner's tools");
+	CHECK(strstr(d, "id=\"share\" open>") &&
+	      strstr(d, "id=\"share-url\" readonly value=\"http://h/shared/&quot;x\""),
+	      "grain: a new link opens the dialog showing it");
+
+	// An anonymous visitor: nothing to share.
+	v.nroles = 0;
+	v.share_url = NULL;
+	buf_reset(&out);
+	page_grain(&out, &c, &v);
+	CHECK(!strstr(buf_cstr(&out), "id=\"share\""), "grain: no Share dialog without roles");
 }
 
 static void test_trash_page(void)

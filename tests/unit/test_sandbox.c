@@ -625,8 +625,10 @@ static void test_memhog(void)
 	CHECK(r.st.oom_kills > 0 || r.st.memory_max_hits > 0,
 	      "sandbox: the cgroup counted it (oom_kill %llu, limit hits %llu)",
 	      (unsigned long long)r.st.oom_kills, (unsigned long long)r.st.memory_max_hits);
+	// The hog asks for 1 GiB: had the limit failed, about that much would be gone. Half of
+	// it leaves room for what other programs on the machine do meanwhile.
 	long long after = mem_available_kb();
-	CHECK(after > 0 && after > before - (128 << 10),
+	CHECK(after > 0 && after > before - (512 << 10),
 	      "sandbox: the host's memory is fine (%lld -> %lld MiB available)", before >> 10,
 	      after >> 10);
 	CHECK(r.cg_removed, "sandbox: the hog's cgroup is removed");
