@@ -10,7 +10,9 @@
 # until the note is in the frame. The figure is the browser's own: from the navigation's
 # start in the top page to the first contentful paint of the grain's frame (both clocks are
 # performance.timeOrigin based); the wall clock around navigate-and-wait (WebDriver's round
-# trips included) is printed beside it. The browser then quits, so the grain goes idle again.
+# trips included) is printed beside it, and where the time went: when the link page answered,
+# when the frame's navigation began and when the app's page answered (the grain's start is
+# inside the last). The browser then quits, so the grain goes idle again.
 #
 # Needs root (real sandboxes), `make apps`, and Debian's chromium and chromium-driver;
 # without them it says it is skipped and exits 0. Only 127.0.0.1, ports from the kernel;
@@ -33,12 +35,13 @@ import webdriver as wd  # noqa: E402
 TARGET_MS = 300.0
 NOTE = "Shared note"
 
-# In the grain's frame: its clock origin and its paint/load marks (ms after that origin).
-FRAME_TIMES_JS = """
+# A document's clock origin and marks (ms after that origin): the first byte of its answer
+# (after redirects: in the frame, the app's page), DOMContentLoaded, first contentful paint.
+TIMES_JS = """
 var paint = performance.getEntriesByName('first-contentful-paint')[0];
-var nav = performance.getEntriesByType('navigation')[0];
-return {origin: performance.timeOrigin, fcp: paint ? paint.startTime : null,
-        dcl: nav ? nav.domContentLoadedEventEnd : null};
+var nav = performance.getEntriesByType('navigation')[0] || {};
+return {origin: performance.timeOrigin, answer: nav.responseStart,
+        fcp: paint ? paint.startTime : null, dcl: nav.domContentLoadedEventEnd};
 """
 
 
@@ -81,7 +84,8 @@ def wait_stopped(server, gid, n):
 
 
 def one_run(driver, link):
-    """Opens link in a fresh browser; returns (browser ms, wall ms, what ended the first)."""
+    """Opens link in a fresh browser; returns (browser ms, wall ms, what ended the first,
+    the breakdown as text)."""
     b = driver.session()
     try:
         t0 = time.perf_counter()
@@ -96,13 +100,16 @@ def one_run(driver, link):
         if not note:
             die("the note did not show in the frame within 10 s")
         times = b.wait(lambda: (lambda v: v if v.get("fcp") is not None else None)(
-            b.execute(FRAME_TIMES_JS)), timeout=3) or b.execute(FRAME_TIMES_JS)
+            b.execute(TIMES_JS)), timeout=3) or b.execute(TIMES_JS)
         b.frame(None)
-        top = b.execute("return performance.timeOrigin")
+        top = b.execute(TIMES_JS)
         # Without a paint entry, the frame's DOMContentLoaded (the page is server-rendered).
         kind = "first paint" if times.get("fcp") is not None else "DOMContentLoaded"
         mark = times["fcp"] if times.get("fcp") is not None else times["dcl"]
-        return times["origin"] + mark - top, (t1 - t0) * 1000.0, kind
+        start = times["origin"] - top["origin"]
+        parts = (f"link page answers {top['answer']:.0f}, frame starts {start:.0f}, "
+                 f"app answers {start + times['answer']:.0f}")
+        return start + mark, (t1 - t0) * 1000.0, kind, parts
     finally:
         b.quit()
 
@@ -134,10 +141,10 @@ def main():
         results = []
         for i in range(runs):
             wait_stopped(server, gid, i + 1)
-            browser_ms, wall_ms, kind = one_run(driver, link)
+            browser_ms, wall_ms, kind, parts = one_run(driver, link)
             results.append((browser_ms, wall_ms))
-            print(f"  run {i + 1:2d}: {browser_ms:7.1f} ms to the frame's {kind} "
-                  f"(wall clock {wall_ms:7.1f} ms)", flush=True)
+            print(f"  run {i + 1:2d}: {browser_ms:6.1f} ms to the frame's {kind} ({parts}; "
+                  f"wall clock {wall_ms:.0f})", flush=True)
         med = statistics.median(r[0] for r in results)
         wall = statistics.median(r[1] for r in results)
         print(f"share_open_median_ms={med:.1f}")
