@@ -142,6 +142,7 @@ fuzz: | $(DEPS_STAMP)
 bench: $(PROGS) $(APPS)
 	bench/bench.sh
 	bench/bench_grains.sh
+	bench/bench_share.py
 
 clean:
 	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB)

@@ -14,6 +14,7 @@ pkgs=(
   liblzma-dev zlib1g-dev musl-tools
   python3 valgrind wrk nginx procps iproute2 xz-utils bubblewrap
   python3-radicale python3-tz python3-caldav
+  chromium chromium-driver
 )
 
 missing=()
