@@ -261,6 +261,14 @@ struct gc *grainmgr_acquire(struct server *s, const char *grain, gm_ready_fn *fn
 	return NULL;
 }
 
+void grainmgr_prestart(struct server *s, const char *grain)
+{
+	struct grain_rt *rt = rt_get(s, grain);
+	const char *err = rt && rt->state == RT_STOPPED ? rt_start(rt) : NULL;
+	if (err) // the first request will say so too
+		log_err("grain %s: cannot start: %s", grain, err);
+}
+
 void grainmgr_wait_cancel(struct gm_wait *w)
 {
 	if (!w)
