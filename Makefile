@@ -11,7 +11,7 @@ DEPS := $(B)/deps
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-format-nonliteral
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -I server -I $(B)/gen -I $(DEPS)/include -MMD -MP
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -I server -I init -I $(B)/gen -I $(DEPS)/include -MMD -MP
 CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 LDFLAGS_STATIC := -static -Wl,-z,relro -Wl,-z,now
 LIBS := -L$(DEPS)/lib -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lkmod -llzma -ljansson -lsqlite3 -lsodium -lseccomp -lcap \
@@ -34,8 +34,13 @@ DEPS_STAMP := $(DEPS)/.ready
 # Programs beyond silo: server/<dir>/*.c holds each one's main and private files.
 SPK_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/spk/*.c))
 BRIDGE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/bridge/*.c))
-PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge)
-DPROGS := $(PROGS:$(B)/%=$(B)/debug/%)
+# silo-init (init/): the appliance's PID 1; its modules but main also go into an archive the
+# unit tests link.
+INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out init/main.c,$(wildcard init/*.c)))
+INIT_LIB := $(B)/libsiloinit.a
+DINIT_LIB := $(B)/debug/libsiloinit.a
+PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge) $(B)/silo-init
+DPROGS := $(filter-out $(B)/debug/silo-init,$(PROGS:$(B)/%=$(B)/debug/%))
 
 # Keep intermediate objects so make never prints after the test summary.
 .PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/gen/%.c
@@ -82,6 +87,16 @@ $(DLIB): $(DOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(INIT_LIB): $(INIT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(DINIT_LIB): $(INIT_OBJ:$(B)/obj/%=$(B)/dobj/%)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/silo-init: $(B)/obj/init/main.o $(INIT_LIB) $(LIB)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+
 $(B)/silo: $(B)/obj/server/main.o $(LIB)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
 $(B)/debug/silo: $(B)/dobj/server/main.o $(DLIB)
@@ -102,10 +117,10 @@ $(B)/debug/silo-bridge: $(B)/silo-bridge
 $(B)/debug/silo-bridge-asan: $(BRIDGE_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(INIT_LIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
-$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DLIB)
+$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DINIT_LIB) $(DLIB)
 	@mkdir -p $(@D)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
@@ -133,7 +148,8 @@ bench: $(PROGS) $(APPS)
 	bench/bench_grains.sh
 
 clean:
-	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB)
+	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB) \
+		$(INIT_LIB)
 distclean:
 	rm -rf $(B)
 
