@@ -45,7 +45,11 @@ DPROGS := $(filter-out $(B)/debug/silo-init,$(PROGS:$(B)/%=$(B)/debug/%))
 # Keep intermediate objects so make never prints after the test summary.
 .PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/gen/%.c
 
-.PHONY: all apps deps debug check unit run dev fuzz bench clean distclean image
+.PHONY: all apps deps debug check unit run dev fuzz bench clean distclean image qemu-check
+
+# The appliance image: `make image KERNEL=6.1|6.12` (6.12 is the default, copied to silo.img).
+KERNEL ?= 6.12
+DEFAULT_KERNEL := 6.12
 all: $(PROGS)
 
 # The dependency step runs once per make invocation; it is quick when nothing is missing.
@@ -132,13 +136,23 @@ apps: $(APPS)
 debug: $(DPROGS) $(if $(BRIDGE_OBJ),$(B)/debug/silo-bridge-asan) $(DUNIT_BIN)
 unit: $(UNIT_BIN) $(DUNIT_BIN)
 
-check: $(PROGS) $(UNIT_BIN) debug $(APPS)
+check: $(PROGS) $(UNIT_BIN) debug $(APPS) image
 	tests/run.sh
 
+image: $(PROGS) | $(DEPS_STAMP)
+	image/build.sh $(KERNEL) $(DEFAULT_KERNEL)
+
+# Every kernel series x firmware, each booting the scenarios in qemu-tests/scenarios/.
+qemu-check: $(PROGS) $(APPS) | $(DEPS_STAMP)
+	qemu-tests/matrix.sh
+
+# The native server, for quick work.
 dev: $(PROGS) $(APPS)
 	scripts/dev.sh
 
-run: dev
+# The appliance: builds the image and boots it in qemu, forwarded to 127.0.0.1.
+run: image
+	python3 qemu-tests/boot.py --image $(B)/silo-$(KERNEL).img
 
 fuzz: | $(DEPS_STAMP)
 	scripts/fuzz.sh

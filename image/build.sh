@@ -89,7 +89,7 @@ mcopy -i "$st/slot-a.img" "$kdir/vmlinuz" ::/vmlinuz
 mcopy -i "$st/slot-a.img" "$st/initrd.img" ::/initrd.img
 mkfs.vfat -n SILO-B -i "${B_UUID/-/}" -C "$st/slot-b.img" $((SLOT_SIZE * 1024)) >/dev/null
 # The data partition ships formatted (the OS has no mkfs) and small; first boot grows it.
-mkfs.ext4 -q -F -L silo-data -b 4096 -m 1 "$st/data.img" ${DATA_SIZE}M
+mkfs.ext4 -q -F -L silo-data -b 4096 -m 1 "$st/data.img" ${DATA_SIZE}M >/dev/null
 
 # --- the disk: GPT, then each partition's image at its offset ---
 bios_start=$mib esp_start=$((2 * mib))

@@ -14,6 +14,8 @@ pkgs=(
   liblzma-dev zlib1g-dev
   python3 valgrind wrk nginx procps iproute2 xz-utils bubblewrap
   python3-radicale python3-tz python3-caldav
+  qemu-system-x86 qemu-utils ovmf grub-pc-bin grub-efi-amd64-bin mtools dosfstools fdisk
+  e2fsprogs kmod
 )
 
 missing=()
