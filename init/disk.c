@@ -100,7 +100,7 @@ static int find_label(const char *label, struct part *p)
 		snprintf(path, sizeof(path), "/sys/class/block/%s/partition", e->d_name);
 		if (read_sys(path, num, sizeof(num)) < 0)
 			continue;
-		snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
+		snprintf(dev, sizeof(dev), "/dev/%.31s", e->d_name);
 		if (read_sb(dev, &sb) < 0 || strcmp(sb.label, label) != 0)
 			continue;
 		// The disk is the partition's parent directory in sysfs.
@@ -110,7 +110,7 @@ static int find_label(const char *label, struct part *p)
 			continue;
 		snprintf(p->disk, sizeof(p->disk), "%s", basename(dirname(real)));
 		free(real);
-		snprintf(p->name, sizeof(p->name), "%s", e->d_name);
+		snprintf(p->name, sizeof(p->name), "%.31s", e->d_name);
 		p->partno = (unsigned)atoi(num);
 		found = 0;
 	}

@@ -39,7 +39,7 @@ static int first_ethernet(char name[NETIF_NAME])
 		fclose(f);
 		// ARPHRD_ETHER; the lowest name wins so the choice is stable across boots.
 		if (atoi(type) == 1 && (found < 0 || strcmp(e->d_name, name) < 0)) {
-			snprintf(name, NETIF_NAME, "%s", e->d_name);
+			snprintf(name, NETIF_NAME, "%.15s", e->d_name);
 			found = 0;
 		}
 	}
