@@ -15,6 +15,8 @@ pkgs=(
   python3 valgrind wrk nginx procps iproute2 xz-utils bubblewrap
   python3-radicale python3-tz python3-caldav
   chromium chromium-driver
+  qemu-system-x86 qemu-utils ovmf grub-pc-bin grub-efi-amd64-bin mtools dosfstools fdisk
+  e2fsprogs kmod
 )
 
 missing=()
