@@ -46,8 +46,11 @@ BRIDGE_MOBJ := $(patsubst %.c,$(B)/mobj/%.o,$(BRIDGE_MSRC))
 INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out init/main.c,$(wildcard init/*.c)))
 INIT_LIB := $(B)/libsiloinit.a
 DINIT_LIB := $(B)/debug/libsiloinit.a
-PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge) $(B)/silo-init
-DPROGS := $(filter-out $(B)/debug/silo-init,$(PROGS:$(B)/%=$(B)/debug/%))
+# silo-ostool: the build machine's OS update signer (server/ostool/).
+OSTOOL_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/ostool/*.c))
+PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge) $(B)/silo-init \
+	$(B)/silo-ostool
+DPROGS := $(filter-out $(B)/debug/silo-init $(B)/debug/silo-ostool,$(PROGS:$(B)/%=$(B)/debug/%))
 
 # Keep intermediate objects so make never prints after the test summary.
 .PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/mobj/%.o $(B)/gen/%.c
@@ -119,6 +122,8 @@ $(B)/debug/silo: $(B)/dobj/server/main.o $(DLIB)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
 $(B)/spk: $(SPK_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+$(B)/silo-ostool: $(OSTOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
 $(B)/silo-bridge: $(BRIDGE_MOBJ)
 	$(MUSLCC) $(LDFLAGS_STATIC) -Wl,--gc-sections -o $@ $^

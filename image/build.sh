@@ -3,6 +3,12 @@
 # Builds the appliance disk image build/silo-<series>.img (see image/README.md for the
 # layout). Needs build/silo-init, build/silo and build/silo-bridge; no root, no loop devices.
 # Usage: image/build.sh SERIES [DEFAULT_SERIES]   (silo.img is a copy of the default's image)
+# Also writes build/silo-SERIES.update, the OS slot as a signed update (docs/OS-UPDATE.md),
+# signed with build/keys/os-update.key (made on the first run and kept; its public half is
+# baked into the image). Environment:
+#   SILO_OS_LABEL=L     the OS version is <silo version>-L (default: the date and time)
+#   SILO_UPDATE_ONLY=F  write only the update file F, no disk image (the tests' updates)
+#   SILO_OS_BROKEN=1    leave silo out of the OS, so silo-init cannot start it (tests)
 set -euo pipefail
 series=${1:?usage: build.sh SERIES [DEFAULT_SERIES]}
 default=${2:-6.12}
@@ -19,6 +25,11 @@ ESP_SIZE=16 SLOT_SIZE=48 DATA_SIZE=128   # MiB
 mib=2048
 
 image/kernel.sh "$series" "$B/kernel"
+# The OS update key pair: made once, kept, so every image and update of this tree match.
+mkdir -p $B/keys
+[[ -f $B/keys/os-update.key ]] || $B/silo-ostool keygen $B/keys/os-update.key $B/keys/os-update.pub
+update_only=${SILO_UPDATE_ONLY:-}
+[[ -n $update_only ]] && st=$st-update
 kdir=$B/kernel/$series
 release=$(cat "$kdir/release")
 
@@ -27,13 +38,16 @@ rm -rf "$st"
 root=$st/root
 mkdir -p "$root"/{sbin,usr/bin,etc/silo,dev,proc,sys,run,tmp,var/lib/silo,.root,lib/modules}
 strip -o "$root/sbin/init" $B/silo-init
-strip -o "$root/usr/bin/silo" $B/silo
+[[ ${SILO_OS_BROKEN:-0} == 1 ]] || strip -o "$root/usr/bin/silo" $B/silo
 strip -o "$root/usr/bin/silo-bridge" $B/silo-bridge
 ln -s sbin/init "$root/init"
 cp config/appliance.conf "$root/etc/silo/silo.conf"
 cp config/init.conf "$root/etc/silo/init.conf"
 ln -s /run/resolv.conf "$root/etc/resolv.conf"
 version=$(sed -n 's/^#define SILO_VERSION "\(.*\)"/\1/p' server/version.h)
+os_version=$version-${SILO_OS_LABEL:-$(date -u +%Y%m%d.%H%M%S)}
+echo "$os_version" >"$root/etc/silo/os-version"
+cp $B/keys/os-update.pub "$root/etc/silo/update.pub"
 printf 'NAME=silo\nID=silo\nVERSION_ID=%s\nPRETTY_NAME="silo %s (kernel %s)"\n' \
   "$version" "$version" "$release" >"$root/etc/os-release"
 python3 image/modules.py "$kdir/root/lib/modules/$release" config/modules \
@@ -46,26 +60,39 @@ cat >"$st/early.cfg" <<CFG
 search.fs_uuid $ESP_UUID root
 set prefix=(\$root)/grub
 CFG
+# The A/B choice (docs/OS-UPDATE.md): silo_slot is the slot known to work; silo_next, when
+# set, is tried while silo_tries counts down (GRUB has no arithmetic: one branch a value),
+# and at 0 GRUB goes back to silo_slot and records silo_failed. Slots are found as
+# partitions 3 and 4 of the disk the ESP is on: their file systems are the same image.
 cat >"$st/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input console serial
 terminal_output console serial
 set timeout=0
-set default=a
 load_env
+set default=a
 if [ "\$silo_slot" = b ]; then set default=b; fi
+if [ "\$silo_next" = a -o "\$silo_next" = b ]; then
+  if [ "\$silo_tries" = 3 ]; then set silo_tries=2; set default="\$silo_next"
+  elif [ "\$silo_tries" = 2 ]; then set silo_tries=1; set default="\$silo_next"
+  elif [ "\$silo_tries" = 1 ]; then set silo_tries=0; set default="\$silo_next"
+  else set silo_failed="\$silo_next"; set silo_next=; set silo_tries=
+  fi
+  save_env silo_next silo_tries silo_failed
+fi
+regexp --set=1:silo_disk '^([^,]+),' "\$root"
 menuentry "silo (slot A)" --id a {
-  search --no-floppy --fs-uuid --set=root $A_UUID
+  set root="\$silo_disk,gpt3"
   linux /vmlinuz console=tty0 console=ttyS0,115200 panic=10 silo.slot=a
   initrd /initrd.img
 }
 menuentry "silo (slot B)" --id b {
-  search --no-floppy --fs-uuid --set=root $B_UUID
+  set root="\$silo_disk,gpt4"
   linux /vmlinuz console=tty0 console=ttyS0,115200 panic=10 silo.slot=b
   initrd /initrd.img
 }
 CFG
-mods="part_gpt fat search search_fs_uuid configfile normal linux echo test loadenv serial terminal"
+mods="part_gpt fat search search_fs_uuid configfile normal linux echo test loadenv serial terminal regexp"
 mkdir -p "$st/bios"
 cp $grubdir/i386-pc/boot.img "$st/bios/"
 # GRUB runs the embedded config, then loads normal, which reads \$prefix/grub.cfg. The BIOS
@@ -87,6 +114,20 @@ mcopy -i "$st/esp.img" $grubdir/i386-pc/*.mod $grubdir/i386-pc/*.lst ::/grub/i38
 mkfs.vfat -n SILO-A -i "${A_UUID/-/}" -C "$st/slot-a.img" $((SLOT_SIZE * 1024)) >/dev/null
 mcopy -i "$st/slot-a.img" "$kdir/vmlinuz" ::/vmlinuz
 mcopy -i "$st/slot-a.img" "$st/initrd.img" ::/initrd.img
+# The update: the slot's image up to its last used byte (FAT fills from the front).
+update=${update_only:-$B/silo-$series.update}
+python3 - "$st/slot-a.img" "$st/slot.used" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+end = len(data.rstrip(b"\0"))
+open(sys.argv[2], "wb").write(data[:(end + 4095) // 4096 * 4096])
+PY
+$B/silo-ostool sign $B/keys/os-update.key "$st/slot.used" "$series" "$os_version" "$update"
+echo "image: $update: OS update $os_version ($(($(stat -c %s "$update") >> 10)) KiB)"
+if [[ -n $update_only ]]; then
+  rm -rf "$st"
+  exit 0
+fi
 mkfs.vfat -n SILO-B -i "${B_UUID/-/}" -C "$st/slot-b.img" $((SLOT_SIZE * 1024)) >/dev/null
 # The data partition ships formatted (the OS has no mkfs) and small; first boot grows it.
 mkfs.ext4 -q -F -L silo-data -b 4096 -m 1 "$st/data.img" ${DATA_SIZE}M >/dev/null

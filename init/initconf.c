@@ -16,6 +16,7 @@ void initconf_defaults(struct initconf *c)
 	snprintf(c->data_label, sizeof(c->data_label), "silo-data");
 	snprintf(c->net, sizeof(c->net), "dhcp");
 	c->restart_max_s = 60;
+	c->trial_timeout_s = 300;
 }
 
 static int hostname_ok(const char *s)
@@ -75,13 +76,13 @@ int initconf_set(struct initconf *c, const char *k, const char *v, char *why, si
 		    (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
 			return snprintf(why, whysz, "base_url: an http:// or https:// URL"), -1;
 		snprintf(c->base_url, sizeof(c->base_url), "%s", v);
-	} else if (strcmp(k, "restart_max_s") == 0) {
+	} else if (strcmp(k, "restart_max_s") == 0 || strcmp(k, "trial_timeout_s") == 0) {
 		char *end;
 		errno = 0;
 		unsigned long n = strtoul(v, &end, 10);
-		if (errno || *end || !*v || n < 1 || n > 3600)
-			return snprintf(why, whysz, "restart_max_s: 1-3600"), -1;
-		c->restart_max_s = (unsigned)n;
+		if (errno || *end || !*v || n < (k[0] == 'r' ? 1 : 30) || n > 3600)
+			return snprintf(why, whysz, "%s: %s-3600", k, k[0] == 'r' ? "1" : "30"), -1;
+		*(k[0] == 'r' ? &c->restart_max_s : &c->trial_timeout_s) = (unsigned)n;
 	} else {
 		return snprintf(why, whysz, "unknown key '%.40s'", k), -1;
 	}

@@ -14,6 +14,7 @@ struct initconf {
 	uint32_t address, netmask, gateway, dns;   // static only; network byte order
 	char base_url[256];       // empty: http://<address>
 	unsigned restart_max_s;   // longest wait between restarts of silo
+	unsigned trial_timeout_s; // a new OS slot that does not serve by then is given up
 };
 
 // The defaults, for when no file is there.

@@ -20,6 +20,7 @@
 #include "modules.h"
 #include "mounts.h"
 #include "net.h"
+#include "osboot.h"
 #include "power.h"
 #include "shutdown.h"
 #include "status.h"
@@ -133,8 +134,11 @@ int main(void)
 	else
 		snprintf(url, sizeof(url), "http://%s", ip[0] ? ip : "localhost");
 	console_banner(ip, url);
+	struct osboot os;
+	osboot_start(&os, conf.trial_timeout_s);
 
-	struct supervisor sv = { .base_url = url, .backoff_s = 1, .max_s = conf.restart_max_s };
+	struct supervisor sv = { .base_url = url, .backoff_s = 1, .max_s = conf.restart_max_s,
+				 .ready_fd = -1 };
 	int status_fd = -1;
 	if (why)
 		console_log("silo cannot start: %s", why);
@@ -144,10 +148,11 @@ int main(void)
 	for (;;) {
 		if (!sv.pid && status_fd < 0)
 			status_fd = status_listen();
-		struct pollfd fds[2 + MAX_POWER];
+		struct pollfd fds[3 + MAX_POWER];
 		int nfds = 0;
 		fds[nfds++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		fds[nfds++] = (struct pollfd){ .fd = status_fd, .events = POLLIN };
+		fds[nfds++] = (struct pollfd){ .fd = sv.ready_fd, .events = POLLIN };
 		for (int i = 0; i < npower; i++)
 			fds[nfds++] = (struct pollfd){ .fd = power[i], .events = POLLIN };
 		int64_t now = util_now_ms(), next = now + 60000;
@@ -155,16 +160,24 @@ int main(void)
 			next = sv.restart_ms;
 		if (net.next_ms && net.next_ms < next)
 			next = net.next_ms;
+		if (os.trial && os.deadline_ms < next)
+			next = os.deadline_ms;
 		int r = poll(fds, (nfds_t)nfds, next > now ? (int)(next - now) : 0);
 		if (r < 0 && errno != EINTR)
 			console_errno("poll");
 		handle_signals(sfd, &sv);
+		if (sv.ready_fd >= 0 && fds[2].revents && supervise_ready(&sv)) {
+			console_log("silo is serving");
+			osboot_serving(&os);
+		}
 		for (int i = 0; i < npower; i++)
-			if (fds[2 + i].revents && power_pressed(power[i]) == 1)
+			if (fds[3 + i].revents && power_pressed(power[i]) == 1)
 				shutdown_now(&sv, SHUTDOWN_POWEROFF);
 		if (status_fd >= 0 && fds[1].revents)
 			status_answer(status_fd, why ? why : "it stopped and is being restarted");
 		now = util_now_ms();
+		if (!sv.serving && osboot_give_up(&os, why != NULL, sv.early_exits, now))
+			shutdown_now(&sv, SHUTDOWN_REBOOT);
 		net_tick(&net, &conf, now);
 		if (!why && !sv.pid && sv.restart_ms && now >= sv.restart_ms) {
 			if (status_fd >= 0)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Supervision of silo: start, log each exit on the console, restart with backoff.
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,26 +17,62 @@
 void supervise_start(struct supervisor *s)
 {
 	s->restart_ms = 0;
+	if (s->ready_fd >= 0)
+		close(s->ready_fd);
+	s->ready_fd = -1;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		console_errno("cannot make silo's pipe");
+		p[0] = p[1] = -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		console_errno("cannot fork silo");
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
 		s->restart_ms = util_now_ms() + 1000;
 		return;
 	}
 	if (pid == 0) {
+		// fd 3 is the pipe back (SILO_INIT_FD): silo writes "serving" on it once it serves.
+		if (p[1] >= 0 && dup2(p[1], 3) < 0)
+			_exit(127);
 		// PID 1 blocks these to read them from a signalfd; silo wants them back.
 		sigset_t all;
 		sigfillset(&all);
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
 		setsid();
 		char *argv[] = { SILO_BIN, "serve", "--base-url", (char *)s->base_url, NULL };
-		char *envp[] = { "PATH=/usr/bin", "HOME=/var/lib/silo", "LANG=C.UTF-8", NULL };
+		char *envp[] = { "PATH=/usr/bin", "HOME=/var/lib/silo", "LANG=C.UTF-8",
+				 p[1] >= 0 ? "SILO_INIT_FD=3" : NULL, NULL };
 		execve(SILO_BIN, argv, envp);
 		console_errno("cannot run %s", SILO_BIN);
 		_exit(127);
 	}
+	if (p[1] >= 0) {
+		close(p[1]);
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+	}
+	s->ready_fd = p[0];
 	s->pid = pid;
 	s->started_ms = util_now_ms();
+}
+
+int supervise_ready(struct supervisor *s)
+{
+	char buf[64];
+	ssize_t n = read(s->ready_fd, buf, sizeof(buf));
+	if (n < 0)
+		return 0;
+	close(s->ready_fd);
+	s->ready_fd = -1;
+	if (n >= 7 && memcmp(buf, "serving", 7) == 0) {
+		s->serving = 1;
+		return 1;
+	}
+	return 0;
 }
 
 int supervise_reaped(struct supervisor *s, pid_t pid, int status)
@@ -44,6 +81,8 @@ int supervise_reaped(struct supervisor *s, pid_t pid, int status)
 		return 0;
 	s->pid = 0;
 	s->crashes++;
+	if (!s->serving)
+		s->early_exits++;
 	if (util_now_ms() - s->started_ms >= STABLE_MS)
 		s->backoff_s = 1;
 	if (WIFSIGNALED(status))

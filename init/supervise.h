@@ -12,9 +12,15 @@ struct supervisor {
 	unsigned max_s;
 	int64_t started_ms;
 	int64_t restart_ms;     // when to start it again; 0: not waiting
+	int ready_fd;           // the pipe silo says "serving" on (SILO_INIT_FD); -1: none
+	int serving;            // silo has said it serves (since boot)
+	unsigned early_exits;   // exits before silo ever served
 };
 
 void supervise_start(struct supervisor *s);
+// ready_fd has input: 1 when silo just said it serves, 0 otherwise (the pipe is closed at
+// its end).
+int supervise_ready(struct supervisor *s);
 
 // Tells the supervisor that pid ended; 1 if it was silo (a restart is then scheduled).
 int supervise_reaped(struct supervisor *s, pid_t pid, int status);

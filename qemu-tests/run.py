@@ -55,6 +55,9 @@ class Scenario:
         log.write_bytes(b"")
         self.vm = vmlib.VM(args.image, work, firmware=args.firmware, log=log)
         self.label = f"{name} ({Path(args.image).name}, {args.firmware})"
+        # {series}: the image's kernel series (silo-6.1.img: 6.1; silo.img: the default).
+        m = re.match(r"silo-(.+)\.img$", Path(args.image).name)
+        self.vars["series"] = m.group(1) if m else "6.12"
 
     def sub(self, text):
         return re.sub(r"\{(\w+)\}", lambda m: str(self.vars.get(m.group(1), m.group(0))), text)

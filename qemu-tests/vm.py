@@ -61,8 +61,10 @@ class VM:
             shutil.copyfile(OVMF_VARS, self.vars)
 
     def command(self):
+        # No -no-reboot: a reboot (the admin page, an OS update's fallback) goes on in the
+        # same qemu and the same console log; only a power-off ends qemu.
         cmd = ["qemu-system-x86_64", "-m", self.memory, "-smp", "1", "-display", "none",
-               "-no-reboot", "-serial", "stdio",
+               "-serial", "stdio",
                "-monitor", f"unix:{self.monitor_path},server,nowait",
                "-drive", f"file={self.disk},if=virtio,format=qcow2",
                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80",

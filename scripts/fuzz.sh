@@ -37,6 +37,8 @@ sources() {
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
 	fuzz_dhcp) echo init/dhcp.c ;;
 	fuzz_gpt) echo init/gpt.c ;;
+	fuzz_osupdate) echo server/osupdate.c server/util.c -lsodium ;;
+	fuzz_grubenv) echo server/grubenv.c ;;
 	*) return 1 ;;
 	esac
 }

@@ -26,3 +26,5 @@ bool api_grains_route(struct web_req *w, struct http_response *r);
 bool api_shares_route(struct web_req *w, struct http_response *r);
 // The backup endpoints (api_backup.c); false when no route matched.
 bool api_backup_route(struct web_req *w, struct http_response *r);
+// Power off, reboot and OS updates (api_system.c); false when no route matched.
+bool api_system_route(struct web_req *w, struct http_response *r);

@@ -76,6 +76,7 @@ static const struct {
 	{"max_unpacked_mb", offsetof(struct config, max_unpacked_mb), 1, 1L << 22},
 	{"max_backup_mb", offsetof(struct config, max_backup_mb), 1, 1L << 22},
 	{"max_backup_unpacked_mb", offsetof(struct config, max_backup_unpacked_mb), 1, 1L << 24},
+	{"max_os_update_mb", offsetof(struct config, max_os_update_mb), 1, 256},
 };
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)

@@ -24,6 +24,7 @@ struct config {
 	long grain_memory_mb, grain_pids, grain_cpu_weight, grain_tmp_mb;
 	long max_package_mb, max_unpacked_mb;
 	long max_backup_mb, max_backup_unpacked_mb;   // grain backups: upload, unpacked
+	long max_os_update_mb;                        // an OS update upload (the appliance)
 };
 
 // Fills c with the compiled-in defaults. 0 / -1 (err says why).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // silo: the server's command line. `serve` runs the server; `admin-token` prints a setup link.
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <getopt.h>
@@ -12,12 +13,16 @@
 
 #include <sodium.h>
 
+#include "appliance.h"
 #include "auth.h"
 #include "datadir.h"
 #include "front.h"
 #include "grainmgr.h"
+#include "osslot.h"
+#include "osupdate.h"
 #include "parent.h"
 #include "parent_client.h"
+#include "parent_os.h"
 #include "restore_server.h"
 #include "config.h"
 #include "log.h"
@@ -34,6 +39,7 @@ static void usage(FILE *f)
 		"usage: silo serve [--config FILE] [--data DIR] [--listen ADDR:PORT]... [--base-url URL]\n"
 		"       silo admin-token [--config FILE] [--data DIR] [--base-url URL]\n"
 		"       silo restore-server [--config FILE] [--data DIR] BACKUP-FILE\n"
+		"       silo update [--key PUBFILE] [--check] UPDATE-FILE\n"
 		"       silo version\n"
 		"\n"
 		"Defaults come from the built-in config/silo.conf, then " SYSTEM_CONFIG
@@ -129,6 +135,7 @@ static int front_main(const struct config *c, const int *lfds, size_t nlfds, int
 		die("cannot start the server (see the messages above)");
 	log_info("silo %s serving %s (data %s, store schema %d)", SILO_VERSION, srv.base_url,
 		 c->data, store_schema_version(st));
+	appliance_ready();
 	int need = auth_setup_needed(st);
 	if (need < 0)
 		die("cannot read the store");
@@ -151,6 +158,7 @@ static int cmd_serve(int argc, char **argv)
 		die("no listen address (use --listen ADDR:PORT)");
 	if (datadir_prepare(&c) < 0)
 		die("cannot prepare the data directory %s (see the message above)", c.data);
+	appliance_detect();
 	int lfds[CONFIG_MAX_LISTEN];
 	size_t n;
 	if (server_listen(&c, lfds, &n) < 0)
@@ -173,6 +181,7 @@ static int cmd_serve(int argc, char **argv)
 		exit(front_main(&c, lfds, n, sp[1]));
 	}
 	close(sp[1]);
+	appliance_drop_fd();
 	for (size_t i = 0; i < n; i++)
 		close(lfds[i]);
 	return parent_main(&c, sp[0], front);
@@ -210,6 +219,59 @@ static int cmd_restore_server(int argc, char **argv)
 	return restore_server(&c, argv[argc - 1]);
 }
 
+// An OS update from the command line: --check verifies it (with the image's key, or --key)
+// and prints its version; without it, the appliance writes it to the inactive slot.
+static int cmd_update(int argc, char **argv)
+{
+	const char *key = OSSLOT_PUBKEY, *file = NULL;
+	bool check = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--check") == 0)
+			check = true;
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!file) {
+		usage(stderr);
+		return 2;
+	}
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("%s", file);
+	char err[512], version[128];
+	if (check) {
+		unsigned char pk[OSUPDATE_PUBKEY];
+		struct osupdate_header h;
+		// The verified copy lives in an unnamed file: nothing is left behind.
+		int copy = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (copy < 0)
+			die_errno("/tmp");
+		if (osupdate_load_pub(key, pk, err, sizeof(err)) != OSU_OK ||
+		    osupdate_copy_verify(fd, copy, pk, &h, err, sizeof(err)) != OSU_OK)
+			die("%s: %s", file, err);
+		close(copy);
+		printf("%s: OS update %s for kernel %s, %llu bytes, signature good\n", file,
+		       h.version, h.series, (unsigned long long)h.payload_len);
+		return 0;
+	}
+	if (!osslot_booted())
+		die("not running as the appliance (no silo.slot= on the kernel command line); "
+		    "use --check to verify a file");
+	if (strcmp(key, OSSLOT_PUBKEY) != 0)
+		die("--key only goes with --check: an installed update is checked with the image's key");
+	int e = parent_os_update(fd, "/var/lib/silo", version, sizeof(version), err, sizeof(err));
+	if (e)
+		die("%s: %s", file, err);
+	printf("OS update %s written to the inactive slot; it starts at the next boot\n", version);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -217,6 +279,8 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "update") == 0)
+		return cmd_update(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin-token") == 0)
 		return cmd_admin_token(argc - 1, argv + 1);
 	if (strcmp(cmd, "restore-server") == 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "appliance.h"
 #include "auth.h"
 #include "buf.h"
 #include "html.h"
@@ -187,6 +188,12 @@ static void page_post_button(struct buf *b, const struct page_ctx *c, const char
 		    cls, label);
 }
 
+void page_noscript(struct buf *b, const char *what)
+{
+	html_printf(b, "<noscript><div class=\"banner banner-info\">%s needs JavaScript. Turn it "
+		       "on for this site to use it.</div></noscript>\n", what);
+}
+
 // Dates are shown as YYYY-MM-DD in UTC.
 void page_date(struct buf *b, int64_t t)
 {
@@ -343,6 +350,39 @@ static void page_invite_reveal(struct buf *b, const char *invite_url)
 		       "It is shown only now.</p></section>\n");
 }
 
+// Power and OS updates: the appliance's; a native server leaves them to its host system.
+// app.js asks before each button's call and uploads the update file.
+static void page_admin_system(struct buf *b)
+{
+	html_printf(b, "<section class=\"card\" aria-labelledby=\"system-h\"><div class=\"card-head\">"
+		       "<div><h2 id=\"system-h\">This machine</h2>");
+	if (!appliance_active()) {
+		html_printf(b, "<p class=\"muted\">silo runs on this machine's own system, which "
+			       "powers it off, restarts it and updates it.</p></div></div></section>\n");
+		return;
+	}
+	html_printf(b, "<p class=\"muted\">Restarting or powering off stops every grain and "
+		       "closes every session; nobody can reach the server until it is back.</p>"
+		       "</div></div>");
+	page_noscript(b, "Power and updates");
+	html_printf(b, "<div class=\"actions\"><button type=\"button\" class=\"btn\" "
+		       "id=\"system-reboot\" data-system=\"/api/v1/admin/reboot\" data-question=\""
+		       "Restart the server now? Everyone is disconnected until it is back.\">Restart"
+		       "</button> <button type=\"button\" class=\"btn btn-danger\" "
+		       "id=\"system-poweroff\" data-system=\"/api/v1/admin/poweroff\" data-question=\""
+		       "Power the server off now? It stays off until someone turns it on.\">Power off"
+		       "</button></div>"
+		       "<h3>OS update</h3><p class=\"muted\">A signed <code>.update</code> file "
+		       "replaces the system (never your data) from the next boot; when it does not "
+		       "start, the server goes back to the current one by itself.</p>"
+		       "<div class=\"upload\"><div class=\"field\"><label for=\"os-update-file\">"
+		       "Update file</label><input type=\"file\" id=\"os-update-file\" "
+		       "accept=\".update\" aria-describedby=\"system-status\"></div>"
+		       "<button type=\"button\" class=\"btn\" id=\"os-update-button\">Install update"
+		       "</button></div><p class=\"form-status\" id=\"system-status\" role=\"status\">"
+		       "</p></section>\n");
+}
+
 void page_admin(struct buf *b, const struct page_ctx *c, const struct user *users, size_t n,
 		const char *invite_url)
 {
@@ -374,6 +414,7 @@ void page_admin(struct buf *b, const struct page_ctx *c, const struct user *user
 		       "<code>silo restore-server --data DIR FILE</code>.</p></div>"
 		       "<a class=\"btn\" id=\"server-backup\" href=\"/api/v1/admin/backup\" "
 		       "download>Download server backup</a></div></section>\n");
+	page_admin_system(b);
 	page_end(b);
 }
 

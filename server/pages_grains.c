@@ -54,12 +54,6 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-static void page_noscript(struct buf *b, const char *what)
-{
-	html_printf(b, "<noscript><div class=\"banner banner-info\">%s needs JavaScript. Turn it "
-		       "on for this site to use it.</div></noscript>\n", what);
-}
-
 // One app's "New ..." buttons, each #new-<app id>-<index> with what app.js posts.
 static void page_app_actions(struct buf *b, const struct page_app *a)
 {

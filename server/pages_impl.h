@@ -27,6 +27,8 @@ void page_banners(struct buf *b, const struct page_ctx *c);
 void page_empty(struct buf *b, const char *img, const char *title, const char *text);
 // A date as YYYY-MM-DD (UTC).
 void page_date(struct buf *b, int64_t t);
+// A banner for what needs JavaScript, shown when it is off.
+void page_noscript(struct buf *b, const char *what);
 // A moment as a <time data-relative> that app.js shows as "5 minutes ago"; a dash for 0.
 void page_when(struct buf *b, int64_t t);
 // <form method="post" action="..."> (action formatted as html_printf does) with the CSRF field.

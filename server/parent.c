@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "appliance.h"
 #include "cgroup.h"
 #include "config.h"
 #include "ev.h"
@@ -21,6 +22,7 @@
 #include "parent.h"
 #include "parent_backup.h"
 #include "parent_launch.h"
+#include "parent_os.h"
 #include "privsep.h"
 #include "util.h"
 
@@ -319,6 +321,45 @@ static void server_backup(struct parent *p, const struct priv_msg *m, int fd)
 	job_started(p, m, parent_job_server_backup(p->cfg, fd, j, err, sizeof(err)), err);
 }
 
+// The answer goes out first: silo-init stops silo (front included) once signalled.
+static void power(struct parent *p, const struct priv_msg *m)
+{
+	char err[256];
+	bool reboot = m->action == 1;
+	if (!appliance_active()) {
+		appliance_power(reboot, err, sizeof(err));
+		reply(p, m, ENOTSUP, err, -1);
+		return;
+	}
+	reply(p, m, 0, NULL, -1);
+	log_info("parent: asking silo-init to %s", reboot ? "reboot" : "power off");
+	if (appliance_power(reboot, err, sizeof(err)) < 0)
+		log_err("parent: %s", err);
+}
+
+// Verified and written while the front waits: a few seconds of copying.
+static void os_update(struct parent *p, const struct priv_msg *m, int fd)
+{
+	char err[512], version[128];
+	if (!appliance_active()) {
+		reply(p, m, ENOTSUP, "not running as the appliance: update this machine's system "
+				     "with its own tools", -1);
+		return;
+	}
+	if (fd < 0) {
+		reply(p, m, EINVAL, "no update file passed", -1);
+		return;
+	}
+	int e = parent_os_update(fd, p->cfg->data, version, sizeof(version), err, sizeof(err));
+	if (e) {
+		log_err("parent: OS update refused: %s", err);
+		reply(p, m, e, err, -1);
+		return;
+	}
+	log_info("parent: OS update %s written; it boots next", version);
+	reply(p, m, 0, version, -1);
+}
+
 static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)events;
@@ -361,6 +402,10 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		grain_restore(p, &m, mfd);
 	} else if (m.type == PRIV_SERVER_BACKUP) {
 		server_backup(p, &m, mfd);
+	} else if (m.type == PRIV_POWER) {
+		power(p, &m);
+	} else if (m.type == PRIV_OS_UPDATE) {
+		os_update(p, &m, mfd);
 	} else {
 		reply(p, &m, EINVAL, "unknown request", -1);
 	}

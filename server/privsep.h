@@ -24,6 +24,10 @@ enum priv_type {
 	                       // grain's /var under a fresh uid
 	PRIV_SERVER_BACKUP,    // fd: a snapshot of the store; stops every grain, and the reply
 	                       // carries a read-only fd of a backup of the whole server
+	PRIV_POWER,            // action 0: power off, 1: reboot (the appliance only; replies
+	                       // ENOTSUP natively)
+	PRIV_OS_UPDATE,        // fd: an uploaded OS update file; verifies it, writes it to the
+	                       // inactive slot and boots it next; reply text = its version
 	// parent -> front
 	PRIV_REPLY = 100,
 	PRIV_GRAIN_EXITED,     // grain: its sandbox ended; value = wait status

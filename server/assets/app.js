@@ -383,6 +383,62 @@
 		});
 	}
 
+	// Admin, this machine: restart and power off (asked first), and an OS update upload.
+	var systemStatus = document.getElementById('system-status');
+	document.querySelectorAll('button[data-system]').forEach(function (btn) {
+		btn.addEventListener('click', function () {
+			if (!window.confirm(btn.dataset.question))
+				return;
+			busy(btn, true, 'Asking\u2026');
+			api('POST', btn.dataset.system, {}).then(function (r) {
+				busy(btn, false);
+				if (r.status === 202)
+					show(systemStatus, r.data.state === 'rebooting'
+						? 'The server is restarting. Reload this page in a minute.'
+						: 'The server is powering off.', 'ok');
+				else
+					show(systemStatus, apiError(r, 'The server did not do it'), 'error');
+			}, function () {
+				busy(btn, false);
+				show(systemStatus, OFFLINE, 'error');
+			});
+		});
+	});
+	var osButton = document.getElementById('os-update-button');
+	if (osButton)
+		osButton.addEventListener('click', function () {
+			var input = document.getElementById('os-update-file');
+			var file = input.files && input.files[0];
+			if (!file) {
+				show(systemStatus, 'Choose an .update file first.', 'error');
+				input.focus();
+				return;
+			}
+			var xhr = new XMLHttpRequest();
+			busy(osButton, true, 'Installing\u2026');
+			show(systemStatus, 'Uploading and checking ' + file.name + '\u2026', 'busy');
+			xhr.open('POST', '/api/v1/admin/os-update');
+			if (csrfMeta)
+				xhr.setRequestHeader('X-CSRF-Token', csrfMeta.content);
+			xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+			xhr.addEventListener('load', function () {
+				var data = {};
+				try { data = JSON.parse(xhr.responseText) || {}; } catch (e) { data = {}; }
+				busy(osButton, false);
+				if (xhr.status === 201)
+					return show(systemStatus, 'Version ' + data.version + ' is installed. ' +
+						'Restart the server to start it.', 'ok');
+				if (xhr.status === 413)
+					return show(systemStatus, 'That file is larger than an OS update can be.', 'error');
+				show(systemStatus, data.error ? sentence(data.error) : 'The update failed (error ' + xhr.status + ').', 'error');
+			});
+			xhr.addEventListener('error', function () {
+				busy(osButton, false);
+				show(systemStatus, OFFLINE, 'error');
+			});
+			xhr.send(file);
+		});
+
 	// A grain open: rename in place, its console log, the trash.
 	// Renaming, the log and the trash are the owner's; others only see the grain.
 	var grainBar = document.querySelector('.grain-bar[data-grain][data-owner]');

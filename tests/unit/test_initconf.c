@@ -42,6 +42,11 @@ int main(void)
 	CHECK(parse(&c, "address = 10.0.0.1/33\n", err) < 0, "initconf: prefix past 32");
 	CHECK(parse(&c, "address = 10.0.0.1\n", err) < 0, "initconf: address without prefix");
 	CHECK(parse(&c, "restart_max_s = 0\n", err) < 0, "initconf: restart_max_s of 0");
+	CHECK(c.trial_timeout_s == 300, "initconf: an OS update is tried 300 s by default");
+	CHECK(parse(&c, "trial_timeout_s = 90\n", err) == 0 && c.trial_timeout_s == 90,
+	      "initconf: trial_timeout_s set");
+	CHECK(parse(&c, "trial_timeout_s = 5\n", err) < 0 && strstr(err, "30-3600"),
+	      "initconf: trial_timeout_s under 30 s is refused: %s", err);
 	CHECK(parse(&c, "restart_max_s = 99999999999999999999\n", err) < 0,
 	      "initconf: restart_max_s out of range");
 	CHECK(parse(&c, "base_url = ftp://x\n", err) < 0, "initconf: base_url must be http(s)");

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# The admin page's "This machine" calls on a server that does not run as the appliance:
+# power off, reboot and OS updates are for administrators only, need the CSRF header, and
+# natively answer 409 "not running as the appliance" (the server keeps serving: nothing is
+# signalled); the admin page says the host system does these. The appliance side (PID 1
+# reboots, an update boots, a bad one rolls back) is booted in qemu-tests/scenarios/.
+import re
+
+import silotest as st
+from silotest import PASSWORD
+
+
+def invite_user(s, admin, name):
+    url = admin.post("/api/v1/invites", {}).json().get("url", "")
+    m = re.search(r"/invite/([0-9a-f]{64})$", url)
+    c = s.client()
+    r = c.post(f"/api/v1/invites/{m.group(1) if m else 'x'}/accept",
+               {"name": name, "password": PASSWORD})
+    if r.status != 201:
+        raise RuntimeError(f"accepting the invitation failed: {r}")
+    c.csrf = r.json().get("csrf")
+    return c
+
+
+def scenario(t):
+    s = st.Server().start()
+    admin = st.setup_admin(s)
+    bob = invite_user(s, admin, "bob")
+
+    page = admin.get("/admin").text()
+    t.ok("This machine" in page and "own system" in page,
+         "admin page: a native server says its own system powers and updates it")
+    t.ok("data-system=" not in page, "admin page: no power buttons on a native server")
+    t.eq(admin.get("/api/v1/admin/system").json().get("appliance"), False,
+         "GET /api/v1/admin/system: not the appliance")
+
+    for what in ("poweroff", "reboot"):
+        path = f"/api/v1/admin/{what}"
+        t.eq(s.client().post(path, {}).status, 401, f"{what}: refused without a session")
+        t.eq(bob.post(path, {}).status, 403, f"{what}: refused to a user who is not an admin")
+        t.eq(admin.post(path, {}, csrf=False).status, 403, f"{what}: refused without CSRF header")
+        r = admin.post(path, {})
+        t.eq(r.status, 409, f"{what}: 409 natively")
+        t.ok("not running as the appliance" in r.json().get("error", ""),
+             f"{what}: the error says why: {r.json().get('error')!r}")
+    r = admin.request("POST", "/api/v1/admin/os-update", body=b"SILOOSU\n" + b"\0" * 5000,
+                      headers={"Content-Type": "application/octet-stream"})
+    t.eq(r.status, 409, "os-update: 409 natively")
+    t.eq(bob.request("POST", "/api/v1/admin/os-update", body=b"x",
+                     headers={"Content-Type": "application/octet-stream"}).status, 403,
+         "os-update: refused to a user who is not an admin")
+    t.ok(s.running() and st.get_status(s.port) == 200,
+         "the server still serves after every refused call")
+
+
+if __name__ == "__main__":
+    st.run(scenario)
