@@ -55,7 +55,7 @@ DPROGS := $(filter-out $(B)/debug/silo-init $(B)/debug/silo-ostool,$(PROGS:$(B)/
 # Keep intermediate objects so make never prints after the test summary.
 .PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/mobj/%.o $(B)/gen/%.c
 
-.PHONY: all apps deps debug check unit run dev fuzz bench clean distclean image qemu-check
+.PHONY: all apps deps debug check unit run dev fuzz bench bench-boot clean distclean image qemu-check
 
 # The appliance image: `make image KERNEL=6.1|6.12` (6.12 is the default, copied to silo.img).
 KERNEL ?= 6.12
@@ -178,10 +178,20 @@ bench: $(PROGS) $(APPS)
 	bench/bench_grains.sh
 	bench/bench_share.py
 
+# Power-on to serving of the appliance under qemu TCG (6.12), and the 128 MiB RAM check.
+bench-boot: $(PROGS) $(APPS)
+	image/build.sh 6.12 $(DEFAULT_KERNEL)
+	python3 bench/bench_boot.py --image $(B)/silo-6.12.img
+
 clean:
 	rm -rf $(B)/obj $(B)/dobj $(B)/mobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB) \
 		$(INIT_LIB)
-distclean:
+dist# Power-on to serving of the appliance under qemu TCG (6.12), and the 128 MiB RAM check.
+bench-boot: $(PROGS) $(APPS)
+	image/build.sh 6.12 $(DEFAULT_KERNEL)
+	python3 bench/bench_boot.py --image $(B)/silo-6.12.img
+
+clean:
 	rm -rf $(B)
 
 -include $(shell find $(B)/obj $(B)/dobj $(B)/mobj -name '*.d' 2>/dev/null)

@@ -20,14 +20,25 @@ Transcript steps, one a line ('#' starts a comment; {name} is replaced by a save
   monitor COMMAND               a QEMU monitor command (system_powerdown: the power button)
   exit [within=S]               qemu exits (the guest powered off)
   kill                          pulls the plug
+  disk SIZE                     (before the first boot) the VM's disk is SIZE (qemu-img: 4G)
+  json KEY OP VALUE             the last JSON answer's KEY compared (OP: = < <= > >=) to VALUE
+  range NAME MIN MAX            a saved number lies in [MIN, MAX]
+  writer start PATH JSON        writes to the grain in a loop (JSON with {n}: 0, 1, ...),
+                                noting each write the grain acknowledged
+  writer wait N                 until N writes were acknowledged
+  writer check PATH             after a kill: GET PATH holds every acknowledged write
+  probe-host                    the open probe grain's GET /report equals the one a native
+                                server (build/silo, config/appliance.conf's grain limits) gives
 """
 import argparse
 import http.client
 import json
+import operator
 import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +65,9 @@ class Scenario:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_bytes(b"")
         self.vm = vmlib.VM(args.image, work, firmware=args.firmware, log=log)
+        self.acked = []       # writer: the {n} of every acknowledged write
+        self.writer = None
+        self.writer_stop = False
         self.label = f"{name} ({Path(args.image).name}, {args.firmware})"
         # {series}: the image's kernel series (silo-6.1.img: 6.1; silo.img: the default).
         m = re.match(r"silo-(.+)\.img$", Path(args.image).name)
@@ -62,7 +76,7 @@ class Scenario:
     def sub(self, text):
         return re.sub(r"\{(\w+)\}", lambda m: str(self.vars.get(m.group(1), m.group(0))), text)
 
-    def request(self, method, path, body, host, cookie_header, csrf):
+    def request(self, method, path, body, host, cookie_header, csrf, timeout=120):
         h = {"Host": host}
         if body is not None:
             if body.startswith("@"):
@@ -77,7 +91,7 @@ class Scenario:
             h["Cookie"] = cookie_header
         if csrf and method not in ("GET", "HEAD"):
             h["X-CSRF-Token"] = csrf
-        c = http.client.HTTPConnection("127.0.0.1", self.vm.port, timeout=120)
+        c = http.client.HTTPConnection("127.0.0.1", self.vm.port, timeout=timeout)
         try:
             c.request(method, path, body=data, headers=h)
             r = c.getresponse()
@@ -173,7 +187,102 @@ class Scenario:
         if word == "kill":
             self.vm.kill()
             return True, "pull the plug", None
+        if word == "disk":
+            self.vm.resize(rest)
+            return True, f"the VM's disk is {rest}", None
+        if word == "json":
+            key, op, want = rest.split(" ", 2)
+            got = self.last_json().get(key)
+            ops = {"=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+                   ">=": operator.ge}
+            try:
+                ok = got is not None and ops[op](got, json.loads(want))
+            except TypeError:
+                ok = False
+            return ok, f"answer .{key} {op} {want}", f"got {got!r}"
+        if word == "range":
+            name, lo, hi = rest.split()
+            val = float(self.vars.get(name, "nan"))
+            return float(lo) <= val <= float(hi), f"{name} in [{lo}, {hi}]", f"got {val}"
+        if word == "writer":
+            return self.writer_step(rest)
+        if word == "probe-host":
+            return self.probe_host()
         return False, f"unknown step '{word}'", None
+
+    def grain_request(self, method, path, body=None, timeout=120):
+        host, cookie = self.grain
+        status, data, _ = self.request(method, path, body, host, f"silo_grain={cookie}", None,
+                                       timeout=timeout)
+        return status, data
+
+    def writer_step(self, rest):
+        what, _, arg = rest.partition(" ")
+        if what == "start":
+            path, template = arg.split(" ", 1)
+
+            def loop():
+                n = 0
+                while not self.writer_stop:
+                    try:
+                        status, _ = self.grain_request("POST", path,
+                                                       template.replace("{n}", str(n)), 10)
+                    except OSError:
+                        return   # the VM is gone
+                    if status == 201:
+                        self.acked.append(n)
+                    n += 1
+
+            self.writer_stop = False
+            self.writer = threading.Thread(target=loop, daemon=True)
+            self.writer.start()
+            return True, f"writer: POST {path} in a loop", None
+        if what == "wait":
+            end = time.monotonic() + DEFAULT_WAIT
+            while len(self.acked) < int(arg) and time.monotonic() < end and self.writer.is_alive():
+                time.sleep(0.05)
+            return len(self.acked) >= int(arg), f"writer: {arg} writes acknowledged", \
+                f"{len(self.acked)} acknowledged"
+        if what == "check":
+            self.writer_stop = True
+            self.writer.join(30)
+            status, data = self.grain_request("GET", arg)
+            text = data.decode("utf-8", "replace")
+            lost = [n for n in self.acked if f"cut-{n}-end" not in text]
+            return status == 200 and not lost, \
+                f"writer: all {len(self.acked)} acknowledged writes are there after the cut", \
+                f"status {status}; lost: {lost[:20]}"
+        return False, f"writer: unknown '{what}'", None
+
+    def probe_host(self):
+        """The VM's probe report against a native server's, key by key."""
+        status, data = self.grain_request("GET", "/report")
+        vm_rep = json.loads(data) if status == 200 else {}
+        sys.path.insert(0, str(ROOT / "tests" / "integration"))
+        import graintest as gt
+        import silotest as st
+        conf = {}
+        for line in (ROOT / "config" / "appliance.conf").read_text().splitlines():
+            k, _, v = line.partition("=")
+            if k.strip().startswith("grain_") and v.strip():
+                conf[k.strip()] = v.strip()
+        s = gt.new_server(config=conf).start()
+        try:
+            admin = st.setup_admin(s)
+            app = gt.install(admin, "probe").json().get("app_id", "")
+            gid = admin.post("/api/v1/grains", {"app_id": app, "title": "P"}).json()["grain_id"]
+            host_rep = gt.GrainSession(s, admin, gid).get("/report").json()
+        finally:
+            s.stop()
+        # RLIMIT_NPROC is the kernel's default, sized from the machine's RAM; the sandbox
+        # leaves it and limits processes with the cgroup's pids.max (the scenario's fork bomb).
+        for rep in (vm_rep, host_rep):
+            rep.get("rlimits", {}).pop("nproc", None)
+        diff = {k: (vm_rep.get(k), host_rep.get(k)) for k in set(vm_rep) | set(host_rep)
+                if vm_rep.get(k) != host_rep.get(k)}
+        return bool(vm_rep) and not diff, \
+            f"probe: the sandbox's {len(vm_rep)} answers in the VM equal the host's", \
+            f"VM status {status}; differing (VM, host): {diff}"
 
     def run(self):
         self.tap.note(f"scenario {self.label}; console log: {self.vm.log_path}")
@@ -193,6 +302,7 @@ class Scenario:
                 if not ok:
                     break
         finally:
+            self.writer_stop = True
             self.vm.kill()
             if ok and not self.args.keep:
                 shutil.rmtree(self.work, ignore_errors=True)

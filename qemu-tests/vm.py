@@ -49,6 +49,8 @@ class VM:
         self.monitor_path = self.workdir / "monitor.sock"
         self.log_path = Path(log) if log else self.workdir / "console.log"
         self.lines = []
+        self.times = []       # seconds since boot() when each line arrived
+        self.booted_at = None
         self.cursor = 0
         self.proc = None
         self.echo = False
@@ -59,6 +61,12 @@ class VM:
                             str(self.image), str(self.disk), disk_size], check=True)
         if firmware == "uefi" and not (keep_disk and self.vars.exists()):
             shutil.copyfile(OVMF_VARS, self.vars)
+
+    def resize(self, size):
+        """A fresh overlay of size (before the first boot): a bigger disk to grow into."""
+        self.disk.unlink()
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                        str(self.image), str(self.disk), size], check=True)
 
     def command(self):
         # No -no-reboot: a reboot (the admin page, an OS update's fallback) goes on in the
@@ -79,6 +87,7 @@ class VM:
     def boot(self):
         if self.monitor_path.exists():
             self.monitor_path.unlink()
+        self.booted_at = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
@@ -91,6 +100,7 @@ class VM:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 # Drop terminal escapes GRUB and SeaBIOS write.
                 line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc", "", line)
+                self.times.append(time.monotonic() - self.booted_at)
                 self.lines.append(line)
                 if self.echo:
                     print(line, flush=True)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -120,7 +121,16 @@ static void get_system(struct web_req *w, struct http_response *r)
 {
 	if (!api_need_admin(w, r))
 		return;
-	resp_json(r, 200, json_pack("{s:b}", "appliance", appliance_active()));
+	// The data directory's file system: on the appliance, the data partition (grown to the
+	// disk at first boot).
+	struct statvfs sv;
+	json_int_t total = -1, avail = -1;
+	if (statvfs(w->srv->cfg.data, &sv) == 0) {
+		total = (json_int_t)((uint64_t)sv.f_blocks * sv.f_frsize);
+		avail = (json_int_t)((uint64_t)sv.f_bavail * sv.f_frsize);
+	}
+	resp_json(r, 200, json_pack("{s:b,s:I,s:I}", "appliance", appliance_active(), "data_bytes",
+				    total, "data_free_bytes", avail));
 }
 
 static const struct web_route routes[] = {

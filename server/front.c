@@ -32,7 +32,7 @@ static const char *const allowed[] = {
 	"getrlimit", "set_robust_list", "rseq", "restart_syscall", "dup", "dup2", "dup3",
 	"pipe2", "poll", "ppoll", "select", "pselect6", "readlink", "readlinkat", "getdents64",
 	"fchmod", "fchown", "timerfd_create", "timerfd_settime", "eventfd2", "prctl",
-	"sysinfo", "membarrier", "set_tid_address",
+	"sysinfo", "membarrier", "set_tid_address", "statfs", "fstatfs",
 	"getitimer", "setitimer", "alarm",
 };
 

@@ -5,6 +5,7 @@
 # natively answer 409 "not running as the appliance" (the server keeps serving: nothing is
 # signalled); the admin page says the host system does these. The appliance side (PID 1
 # reboots, an update boots, a bad one rolls back) is booted in qemu-tests/scenarios/.
+import os
 import re
 
 import silotest as st
@@ -32,8 +33,12 @@ def scenario(t):
     t.ok("This machine" in page and "own system" in page,
          "admin page: a native server says its own system powers and updates it")
     t.ok("data-system=" not in page, "admin page: no power buttons on a native server")
-    t.eq(admin.get("/api/v1/admin/system").json().get("appliance"), False,
-         "GET /api/v1/admin/system: not the appliance")
+    sysinfo = admin.get("/api/v1/admin/system").json()
+    t.eq(sysinfo.get("appliance"), False, "GET /api/v1/admin/system: not the appliance")
+    vfs = os.statvfs(s.data)
+    t.ok(sysinfo.get("data_bytes") == vfs.f_blocks * vfs.f_frsize and
+         0 <= sysinfo.get("data_free_bytes", -1) <= sysinfo.get("data_bytes"),
+         "GET /api/v1/admin/system: the data file system's size, as statvfs says", repr(sysinfo))
 
     for what in ("poweroff", "reboot"):
         path = f"/api/v1/admin/{what}"
