@@ -186,12 +186,7 @@ bench-boot: $(PROGS) $(APPS)
 clean:
 	rm -rf $(B)/obj $(B)/dobj $(B)/mobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB) \
 		$(INIT_LIB)
-dist# Power-on to serving of the appliance under qemu TCG (6.12), and the 128 MiB RAM check.
-bench-boot: $(PROGS) $(APPS)
-	image/build.sh 6.12 $(DEFAULT_KERNEL)
-	python3 bench/bench_boot.py --image $(B)/silo-6.12.img
-
-clean:
+distclean:
 	rm -rf $(B)
 
 -include $(shell find $(B)/obj $(B)/dobj $(B)/mobj -name '*.d' 2>/dev/null)

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -27,7 +28,8 @@ TARGET_S = 4.0
 SERVING = r"^silo-init: silo is serving$"
 # Milestones on the console, in boot order: (label of the phase that ends there, regex).
 MILESTONES = [
-    ("firmware and GRUB", r"Linux version|Booting `silo"),
+    ("firmware, GRUB's menu", r"Booting `silo"),
+    ("GRUB loads the OS, unpacking", r"\] Linux version"),
     ("kernel until PID 1", r"^silo-init: silo-init \S+ starting"),
     ("modules, network (DHCP)", r"^silo-init: net: "),
     ("data partition", r"^silo-init: disk: .* mounted on"),
@@ -65,11 +67,24 @@ def request(port, method, path, body=None, headers=None):
         c.close()
 
 
-def memory_check(image, work):
-    """The wizard and one notes grain with -m 128M. Returns (ok, what happened)."""
-    vm = vmlib.VM(image, work / "ram", memory="128M")
+def memory_check(image, work, mib):
+    """The wizard and one notes grain in a VM of mib MiB. Returns (ok, what happened)."""
+    vm = vmlib.VM(image, work / f"ram-{mib}", memory=f"{mib}M")
     vm.boot()
     try:
+        return memory_walk(vm)
+    except OSError as e:
+        oom = [line for line in vm.lines if "Out of memory: Killed process" in line]
+        return False, f"{type(e).__name__}: {e}" + (f"; {oom[0].split('] ')[-1]}" if oom else "")
+    finally:
+        avail = [line.split("] ")[-1] for line in vm.lines if re.search(r"Memory: \d+K/\d+K available", line)]
+        if avail:
+            print(f"  ({mib} MiB: kernel says {avail[0][:80]})")
+        vm.kill()
+
+
+def memory_walk(vm):
+    if True:
         m = vm.wait_line(r"^silo: setup: \S+/setup/([0-9a-f]{64})$", 300)
         if not m:
             return False, "no setup line: " + " | ".join(vm.lines[-5:])
@@ -114,8 +129,6 @@ def memory_check(image, work):
             return False, f"reading the note answered {st}"
         return not oom, "wizard, login, notes installed, a grain wrote and read a note" + \
             (f"; but the kernel's OOM killer ran: {oom[0]}" if oom else ", no OOM kill")
-    finally:
-        vm.kill()
 
 
 def main():
@@ -157,10 +170,15 @@ def main():
                     start = marks.get(prev, 0.0) if prev else 0.0
                     phase.append(marks[label] - start)
             if phase:
-                print(f"  {label:28s} {statistics.median(phase):6.2f} s")
+                print(f"  {label:30s} {statistics.median(phase):6.2f} s")
             prev = label
-    ok, what = memory_check(args.image, work)
-    print(f"RAM: -m 128M: {'ok' if ok else 'FAILED'}: {what}")
+    # The target is 128 MiB; when it fails, the next sizes say how much it takes.
+    for mib in (128, 160, 192, 256):
+        ok, what = memory_check(args.image, work, mib)
+        print(f"RAM: -m {mib}M: {'ok' if ok else 'FAILED'}: {what}")
+        if ok:
+            break
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

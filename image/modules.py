@@ -9,6 +9,8 @@ left out of OUT_LIST (nothing to load); names it lacks are reported and left out
 list serves kernels with different drivers. depmod is run on the result afterwards.
 """
 import os
+import gzip
+import lzma
 import shutil
 import sys
 
@@ -62,7 +64,16 @@ def main():
         src = os.path.join(kdir, paths[m])
         dst = os.path.join(dest, paths[m])
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copyfile(src, dst)
+        # Shipped uncompressed: the initramfs is compressed as a whole anyway, and an xz
+        # module costs its decompression at every boot (0.1 s each under qemu TCG).
+        if dst.endswith(".ko.xz"):
+            with lzma.open(src) as f, open(dst[:-3], "wb") as out:
+                shutil.copyfileobj(f, out)
+        elif dst.endswith(".ko.gz"):
+            with gzip.open(src) as f, open(dst[:-3], "wb") as out:
+                shutil.copyfileobj(f, out)
+        else:
+            shutil.copyfile(src, dst)
     for f in ("modules.builtin", "modules.builtin.modinfo", "modules.order"):
         if os.path.exists(os.path.join(kdir, f)):
             shutil.copyfile(os.path.join(kdir, f), os.path.join(dest, f))
