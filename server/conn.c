@@ -42,6 +42,7 @@ struct conn {
 	struct http_chunked chunked;
 	struct http_response resp;
 	struct ev_timer timer;
+	struct ev_defer flush_later;  // streamed output goes out once per batch of events
 	int64_t started_ms;          // first byte of the current request
 	bool closing;                // close (lingering) once out is written
 	bool head_started;
@@ -64,6 +65,7 @@ struct conn_wait {
 	void *input_arg;
 	bool chunked;                // the streamed body is chunk-encoded
 	bool head_only;
+	int64_t length;              // its announced Content-Length, -1: none
 	size_t bytes;                // body bytes streamed, for the log
 };
 
@@ -172,6 +174,7 @@ void conn_close(struct conn *c, const char *why)
 	(void)why;
 	struct server *s = c->srv;
 	ev_timer_cancel(s->loop, &c->timer);
+	ev_defer_cancel(s->loop, &c->flush_later);
 	ev_del(s->loop, c->fd);
 	close(c->fd);
 	if (c->prev)
@@ -635,13 +638,32 @@ void conn_wait_done(struct conn_wait *w)
 	wait_release(c);
 }
 
+static void on_flush_later(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	flush(arg);
+}
+
+// A streamed head and body often arrive in one batch of events (one read of a grain's
+// wire): writing them once, when the batch is done, saves the client's side a packet each.
+static int flush_soon(struct conn *c)
+{
+	if (c->out.oom) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	ev_defer(c->srv->loop, &c->flush_later, on_flush_later, c);
+	return 0;
+}
+
 int conn_wait_stream_head(struct conn_wait *w)
 {
 	struct conn *c = w->c;
 	struct http_response *r = &c->resp;
 	c->keep = c->req.keep_alive && !r->close && !c->srv->draining;
 	w->head_only = c->req.method == HTTP_HEAD || r->status == 304 || r->status == 204;
-	w->chunked = !w->head_only && r->status != 101;
+	w->length = r->status == 101 ? -1 : r->stream_length;
+	w->chunked = !w->head_only && r->status != 101 && w->length < 0;
 	resp_serialize_head(r, &c->out, c->keep, false, w->chunked);
 	c->state = r->status == 101 ? C_RAW : C_STREAM;
 	if (c->state == C_RAW) {
@@ -653,7 +675,7 @@ int conn_wait_stream_head(struct conn_wait *w)
 	} else {
 		arm(c, c->srv->cfg.idle_timeout);
 	}
-	return flush(c);
+	return c->state == C_RAW ? flush(c) : flush_soon(c);
 }
 
 int conn_wait_stream_data(struct conn_wait *w, const void *p, size_t n)
@@ -661,17 +683,19 @@ int conn_wait_stream_data(struct conn_wait *w, const void *p, size_t n)
 	struct conn *c = w->c;
 	if (!n || w->head_only)
 		return 0;
+	if (w->length >= 0 && (uint64_t)w->length - w->bytes < n) {
+		// More than the length the head announced: the client could not frame it.
+		log_request(c, c->resp.status, w->bytes);
+		conn_close(c, "stream longer than its Content-Length");
+		return -1;
+	}
 	if (w->chunked)
 		buf_printf(&c->out, "%zx\r\n", n);
 	buf_append(&c->out, p, n);
 	if (w->chunked)
 		buf_puts(&c->out, "\r\n");
 	w->bytes += n;
-	if (c->out.oom) {
-		conn_close(c, "out of memory");
-		return -1;
-	}
-	return flush(c);
+	return flush_soon(c);
 }
 
 size_t conn_wait_body(struct conn_wait *w, const char **body)
@@ -702,6 +726,9 @@ void conn_wait_on_input(struct conn_wait *w, void (*fn)(void *, const char *, si
 void conn_wait_stream_end(struct conn_wait *w, bool ok)
 {
 	struct conn *c = w->c;
+	// Short of the announced length the body is broken: only a close tells the client.
+	if (ok && !w->head_only && w->length >= 0 && w->bytes != (uint64_t)w->length)
+		ok = false;
 	if (!ok || c->state == C_RAW) {
 		// A broken stream cannot be told apart from a complete one otherwise.
 		log_request(c, c->resp.status, w->bytes);
