@@ -131,3 +131,24 @@ int datadir_become_installer(const struct config *c)
 		return 0;
 	return become((uid_t)c->front_uid + 1, (gid_t)c->front_uid + 1);
 }
+
+int datadir_become_acme(const struct config *c)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (!datadir_privileged())
+		return 0;
+	return become((uid_t)c->front_uid + 2, (gid_t)c->front_uid + 2);
+}
+
+int datadir_prepare_acme(const struct config *c)
+{
+	bool root = datadir_privileged();
+	uid_t u = root ? (uid_t)c->front_uid + 2 : geteuid();
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof(p), "%s/tls/acme", c->data);
+	if (ensure_dir(p, 0711, u, u, root) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/tls/acme/challenges", c->data);
+	return ensure_dir(p, 0755, u, u, root);
+}

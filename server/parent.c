@@ -14,12 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "acme_worker.h"
 #include "cgroup.h"
 #include "config.h"
 #include "ev.h"
 #include "log.h"
 #include "parent.h"
 #include "parent_launch.h"
+#include "parent_tls.h"
 #include "privsep.h"
 #include "util.h"
 
@@ -31,6 +33,8 @@ struct parent {
 	int front_status;
 	struct grain_proc *procs;   // running grains
 	size_t nprocs, capprocs;
+	pid_t acme;                 // the ACME worker (0: none running)
+	struct ev_timer acme_timer; // restarts it after a crash
 };
 
 static void path_of(const struct parent *p, char *out, size_t outsz, const char *grain,
@@ -259,6 +263,8 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		pkg_install(p, &m, mfd);
 	} else if (m.type == PRIV_PKG_REMOVE) {
 		pkg_remove(p, &m);
+	} else if (m.type == PRIV_TLS_BUNDLE) {
+		parent_tls_answer(p->cfg, p->sock, &m);
 	} else {
 		reply(p, &m, EINVAL, "unknown request", -1);
 	}
@@ -266,9 +272,31 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		close(mfd);
 }
 
+static void acme_start(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct parent *p = arg;
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("parent: cannot start the ACME worker: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		close(p->sock);
+		_exit(acme_worker_main(p->cfg));
+	}
+	p->acme = pid;
+}
+
 static void reap(struct parent *p)
 {
 	int status;
+	if (p->acme > 0 && waitpid(p->acme, &status, WNOHANG) == p->acme) {
+		// It only ends by crashing or failing to start: try again in a minute.
+		log_err("parent: the ACME worker ended (status %d); restarting it in 60s", status);
+		p->acme = 0;
+		ev_timer_set(p->loop, &p->acme_timer, 60 * 1000, acme_start, p);
+	}
 	if (p->front > 0 && waitpid(p->front, &status, WNOHANG) == p->front) {
 		p->front = 0;
 		p->front_status = status;
@@ -318,8 +346,15 @@ int parent_main(const struct config *c, int sock, pid_t front)
 	if (swept)
 		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
+	if (c->acme_directory[0] && c->nacme_domain)
+		acme_start(p.loop, &p);
 	if (p.front)
 		ev_run(p.loop);
+	ev_timer_cancel(p.loop, &p.acme_timer);
+	if (p.acme > 0) {
+		kill(p.acme, SIGTERM);
+		waitpid(p.acme, NULL, 0);
+	}
 	// The front is gone: every grain gets a moment to save its work, then goes.
 	for (size_t i = 0; i < p.nprocs; i++)
 		parent_stop(&p.procs[i], 2000);

@@ -18,6 +18,8 @@ enum priv_type {
 	PRIV_PKG_INSTALL,      // fd of an uploaded .spk: verify and unpack; reply text = app id,
 	                       // value = version, action = 1 when it was unpacked before
 	PRIV_PKG_REMOVE,       // package: delete its unpacked tree
+	PRIV_TLS_BUNDLE,       // value = the stamp held: reply value = current stamp, and when
+	                       // it differs, a memfd holding the keys and chains (tls.h)
 	// parent -> front
 	PRIV_REPLY = 100,
 	PRIV_GRAIN_EXITED,     // grain: its sandbox ended; value = wait status
