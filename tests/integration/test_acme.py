@@ -84,6 +84,11 @@ def scenario(t):
          "acme: the shell host keeps its self-signed certificate (SNI picks per name)")
     t.eq(wait_for(lambda: acme_state(admin) == "valid", 10), True,
          "acme: the admin page shows the state as valid")
+    a = admin.get("/api/v1/https").json().get("acme") or {}
+    now = time.time()
+    t.ok(a.get("state") == "valid" and a.get("names") == NAME and a.get("not_after", 0) > now
+         and now < a.get("next", 0) < a.get("not_after", 0),
+         "acme: GET /api/v1/https shows the certificate's expiry and a renewal before it", a)
     acct = os.path.join(data, "tls", "acme", "account.key")
     cert = os.path.join(data, "tls", "acme", "cert.pem")
     t.eq((oct(os.stat(acct).st_mode & 0o777), oct(os.stat(cert).st_mode & 0o777)),

@@ -130,6 +130,9 @@ def scenario(t):
     admin = setup_admin(s)
     r = admin.get("/admin")
     t.ok(r.status == 200 and fp in r.text(), "tls: the admin page shows the certificate's fingerprint")
+    r = admin.get("/api/v1/https")
+    t.eq((r.status, r.json().get("tls"), r.json().get("fingerprint"), r.json().get("acme")),
+         (200, True, fp, None), "tls: GET /api/v1/https gives the fingerprint (no ACME configured)")
     login = s.client()
     r = login.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})
     cookie = r.header("Set-Cookie") or ""
