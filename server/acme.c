@@ -113,6 +113,11 @@ static int http(struct acme *a, const char *url, const char *body, bool head, co
 	}
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(h);
+	if (rc == CURLE_WRITE_ERROR) {
+		snprintf(a->err, sizeof(a->err), "the certificate authority's reply from %.200s is "
+			 "larger than %d KiB", url, ACME_BODY_MAX / 1024);
+		return -1;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(a->err, sizeof(a->err), "cannot reach the certificate authority at %.200s: %s",
 			 url, curl_easy_strerror(rc));
