@@ -161,6 +161,10 @@ static int cmd_serve(int argc, char **argv)
 		die("no listen address (use --listen ADDR:PORT or --listen-tls ADDR:PORT)");
 	if (datadir_prepare(&c) < 0)
 		die("cannot prepare the data directory %s (see the message above)", c.data);
+	// Under TLS the shell's origin is https: a plain base URL would name a host no
+	// HTTPS request carries, and every plain request is redirected away from it.
+	if (c.nlisten_tls && strncmp(c.base_url, "http://", 7) == 0)
+		die("base_url '%s' is plain http while listen_tls is set; use https://", c.base_url);
 	if (c.acme_directory[0] && !c.nlisten_tls)
 		die("acme_directory needs HTTPS: add --listen-tls ADDR:PORT");
 	if (c.acme_directory[0] && !c.nlisten)
