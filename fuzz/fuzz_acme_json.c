@@ -51,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct acme_authz a;
 	if (acme_json_authz(body, size, &a, err, sizeof(err)) == 0) {
 		check_url(a.http_url, 1);
+		check_url(a.dns_url, 1);
 		// The token becomes a file name: it must never hold a path character.
-		if (a.http_url[0] && !challenge_token_ok(a.http_token))
+		if ((a.http_url[0] && !challenge_token_ok(a.http_token)) ||
+		    (a.dns_url[0] && !challenge_token_ok(a.dns_token)))
 			abort();
 		if (strpbrk(a.error, "\r\n") || strpbrk(a.identifier, "\r\n"))
 			abort();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <mbedtls/sha256.h>
 
 #include "acme.h"
 #include "jws.h"
@@ -228,21 +229,53 @@ static void pause_for(struct acme *a)
 	sleep((unsigned)(s > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : s));
 }
 
-// Writes token's key authorization where the front serves it (RFC 8555 8.1, 8.3).
-static int put_token(struct acme *a, const char *token, char *path, size_t pathsz)
+// The key authorization for token (RFC 8555 8.1): token "." thumbprint.
+static int key_auth(struct acme *a, const char *token, char *out, size_t outsz)
 {
-	char thumb[JWS_THUMB_LEN + 1], ka[ACME_TOKEN_MAX + JWS_THUMB_LEN + 2];
-	if (jws_thumbprint(a->account, thumb) < 0 ||
-	    util_path(path, pathsz, "%s/%s", a->challenge_dir, token) < 0)
+	char thumb[JWS_THUMB_LEN + 1];
+	if (jws_thumbprint(a->account, thumb) < 0)
 		return -1;
-	snprintf(ka, sizeof(ka), "%s.%s", token, thumb);
-	return tlscert_write_file(path, ka, strlen(ka), 0644);
+	int n = snprintf(out, outsz, "%s.%s", token, thumb);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+// Publishes the answer to z's challenge: the HTTP-01 file the front serves, or through the
+// DNS hook the TXT value (base64url of the key authorization's SHA-256, RFC 8555 8.4).
+// *dns tells which one was used. 0 / -1.
+static int publish(struct acme *a, const struct acme_authz *z, bool *dns, char *path,
+		   size_t pathsz)
+{
+	char ka[ACME_TOKEN_MAX + JWS_THUMB_LEN + 2];
+	*dns = a->dns_set && z->dns_url[0] && a->dns_covers(a->dns_arg, z->identifier);
+	if (!*dns && !z->http_url[0]) {
+		snprintf(a->err, sizeof(a->err), "the CA offers no challenge we can answer for %s%s",
+			 z->wildcard ? "*." : "", z->identifier);
+		return -1;
+	}
+	if (key_auth(a, *dns ? z->dns_token : z->http_token, ka, sizeof(ka)) < 0) {
+		snprintf(a->err, sizeof(a->err), "cannot make the key authorization");
+		return -1;
+	}
+	if (*dns) {
+		unsigned char h[32];
+		char value[48];
+		mbedtls_sha256_ret((const unsigned char *)ka, strlen(ka), h, 0);
+		jws_b64url(h, sizeof(h), value, sizeof(value));
+		return a->dns_set(a->dns_arg, z->identifier, value, a->err, sizeof(a->err));
+	}
+	if (util_path(path, pathsz, "%s/%s", a->challenge_dir, z->http_token) < 0 ||
+	    tlscert_write_file(path, ka, strlen(ka), 0644) < 0) {
+		snprintf(a->err, sizeof(a->err), "cannot write the challenge file: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int authorize(struct acme *a, const char *url)
 {
 	struct acme_authz z;
-	char err[160], path[4200];
+	char err[160], path[4200] = "";
+	bool dns = false;
 	if (post(a, url, "", "authorization", NULL) < 0)
 		return -1;
 	if (acme_json_authz(a->body.data, a->body.len, &z, err, sizeof(err)) < 0) {
@@ -251,16 +284,16 @@ static int authorize(struct acme *a, const char *url)
 	}
 	if (z.status == ACME_S_VALID)
 		return 0;
-	if (z.status != ACME_S_PENDING || !z.http_url[0]) {
-		snprintf(a->err, sizeof(a->err), "authorization for %s is %s%s", z.identifier,
-			 acme_state_name(z.status), z.http_url[0] ? "" : " and offers no http-01 challenge");
+	if (z.status != ACME_S_PENDING) {
+		snprintf(a->err, sizeof(a->err), "authorization for %s is %s", z.identifier,
+			 acme_state_name(z.status));
 		return -1;
 	}
-	if (put_token(a, z.http_token, path, sizeof(path)) < 0) {
-		snprintf(a->err, sizeof(a->err), "cannot write the challenge file: %s", strerror(errno));
+	if (publish(a, &z, &dns, path, sizeof(path)) < 0)
 		return -1;
-	}
-	int r = post(a, z.http_url, "{}", "challenge", NULL);
+	char what[64];
+	snprintf(what, sizeof(what), "%s", dns ? "DNS-01" : "HTTP-01");
+	int r = post(a, dns ? z.dns_url : z.http_url, "{}", "challenge", NULL);
 	for (int i = 0; r == 0 && i < POLL_TRIES; i++) {
 		if ((r = post(a, url, "", "authorization", NULL)) < 0)
 			break;
@@ -271,8 +304,8 @@ static int authorize(struct acme *a, const char *url)
 		if (z.status == ACME_S_VALID)
 			break;
 		if (z.status != ACME_S_PENDING) {
-			snprintf(a->err, sizeof(a->err), "the CA could not validate %.100s over HTTP-01: %.300s",
-				 z.identifier, z.error[0] ? z.error : acme_state_name(z.status));
+			snprintf(a->err, sizeof(a->err), "the CA could not validate %.100s over %s: %.300s",
+				 z.identifier, what, z.error[0] ? z.error : acme_state_name(z.status));
 			r = -1;
 			break;
 		}
@@ -282,7 +315,12 @@ static int authorize(struct acme *a, const char *url)
 		}
 		pause_for(a);
 	}
-	unlink(path);
+	if (dns) {
+		char e2[128];
+		a->dns_set(a->dns_arg, z.identifier, NULL, e2, sizeof(e2)); // best effort
+	} else {
+		unlink(path);
+	}
 	return r;
 }
 
@@ -352,6 +390,7 @@ int acme_issue(struct acme *a, char names[][TLSCERT_MAX_NAME + 1], size_t n,
 	       mbedtls_pk_context *cert_key, struct buf *chain)
 {
 	struct acme_order ord;
+	a->err[0] = '\0';
 	char order_url[ACME_URL_MAX], err[160];
 	char *payload = order_payload(names, n);
 	int r = payload ? post(a, a->dir.new_order, payload, "new order", NULL) : -1;

@@ -18,6 +18,12 @@ struct acme {
 	const char *ca_pem;             // an extra CA for the ACME server, PEM (NULL: system's)
 	size_t ca_len;
 	const char *challenge_dir;      // where HTTP-01 key authorizations are left for the front
+	// DNS-01 (optional): names the hook can publish TXT records for are answered over
+	// DNS-01 (wildcards can only be); set publishes _acme-challenge.<identifier>'s value,
+	// value NULL clears it. 0 / -1 with err.
+	bool (*dns_covers)(void *arg, const char *identifier);
+	int (*dns_set)(void *arg, const char *identifier, const char *value, char *err, size_t errsz);
+	void *dns_arg;
 	struct acme_dir dir;
 	char kid[ACME_URL_MAX];         // the account URL, once known
 	char nonce[256];
@@ -34,7 +40,8 @@ int acme_open(struct acme *a, const char *directory_url);
 void acme_close(struct acme *a);
 // Finds or creates the account for a->account (RFC 8555 7.3). 0 / -1.
 int acme_account(struct acme *a);
-// Orders a certificate for names, answers every authorization over HTTP-01, finalizes
+// Orders a certificate for names, answers every authorization (DNS-01 where the hook
+// covers the name, else HTTP-01), finalizes
 // with a CSR for cert_key and downloads the chain into chain (PEM). 0 / -1.
 int acme_issue(struct acme *a, char names[][TLSCERT_MAX_NAME + 1], size_t n,
 	       mbedtls_pk_context *cert_key, struct buf *chain);

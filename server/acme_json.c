@@ -143,19 +143,20 @@ int acme_json_authz(const char *body, size_t len, struct acme_authz *a, char *er
 		for (size_t i = 0; r == 0 && i < json_array_size(ch); i++) {
 			json_t *c = json_array_get(ch, i);
 			const char *type = json_string_value(json_object_get(c, "type"));
-			if (!type || strcmp(type, "http-01") != 0)
+			bool http = type && strcmp(type, "http-01") == 0;
+			if (!type || (!http && strcmp(type, "dns-01") != 0))
 				continue;
 			const char *tok = json_string_value(json_object_get(c, "token"));
 			if (!tok || !challenge_token_ok(tok)) {
-				snprintf(err, errsz, "the http-01 challenge's token is not base64url");
+				snprintf(err, errsz, "the %s challenge's token is not base64url", type);
 				r = -1;
 				break;
 			}
-			r = url(c, "url", true, a->http_url, err, errsz);
-			snprintf(a->http_token, sizeof(a->http_token), "%s", tok);
-			a->http_status = state_of(json_object_get(c, "status"));
-			text(json_object_get(json_object_get(c, "error"), "detail"), a->error,
-			     sizeof(a->error));
+			r = url(c, "url", true, http ? a->http_url : a->dns_url, err, errsz);
+			snprintf(http ? a->http_token : a->dns_token, sizeof(a->http_token), "%s", tok);
+			if (json_object_get(c, "error"))
+				text(json_object_get(json_object_get(c, "error"), "detail"), a->error,
+				     sizeof(a->error));
 		}
 	}
 	json_decref(o);

@@ -33,10 +33,11 @@ struct acme_authz {
 	enum acme_state status;
 	char identifier[254];
 	bool wildcard;
-	// The http-01 challenge; url "" when the server offers none.
+	// The http-01 and dns-01 challenges; url "" when the server offers none.
 	char http_url[ACME_URL_MAX];
 	char http_token[ACME_TOKEN_MAX + 1];
-	enum acme_state http_status;
+	char dns_url[ACME_URL_MAX];
+	char dns_token[ACME_TOKEN_MAX + 1];
 	char error[256];                  // a failed challenge's problem detail
 };
 

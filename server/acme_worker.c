@@ -24,6 +24,7 @@
 #include "acme_worker.h"
 #include "config.h"
 #include "datadir.h"
+#include "dyndns.h"
 #include "log.h"
 #include "tlscert.h"
 #include "util.h"
@@ -32,13 +33,41 @@ struct worker {
 	const struct config *cfg;
 	char dir[PATH_MAX];            // DATA/tls/acme
 	char challenges[PATH_MAX + 16];
-	char names[CONFIG_MAX_DOMAINS][TLSCERT_MAX_NAME + 1];
+	char names[CONFIG_MAX_DOMAINS + 2][TLSCERT_MAX_NAME + 1];   // dyndns pair, acme_domain
 	size_t n;
 	char *ca;                      // --acme-ca, read before the uid switch
 	size_t ca_len;
 	mbedtls_pk_context account;
 	struct acme_status st;
+	bool dyn;                      // a dynamic DNS name is configured
+	struct dyndns dd;
+	char dyn_host[TLSCERT_MAX_NAME + 1];   // NAME.ZONE
+	char *dyn_ca;
+	bool registered;
+	int64_t next_update;
 };
+
+bool acme_worker_wanted(const struct config *c)
+{
+	return c->dyndns_url[0] || (c->acme_directory[0] && c->nacme_domain);
+}
+
+// DNS-01 through the dynamic DNS service, for the name it holds (and its wildcard).
+static bool dns_covers(void *arg, const char *identifier)
+{
+	struct worker *w = arg;
+	return w->dyn && strcmp(identifier, w->dyn_host) == 0;
+}
+
+static int dns_set(void *arg, const char *identifier, const char *value, char *err, size_t errsz)
+{
+	struct worker *w = arg;
+	(void)identifier;
+	if (dyndns_txt(&w->dd, value) == 0)
+		return 0;
+	snprintf(err, errsz, "%s", w->dd.err);
+	return -1;
+}
 
 // The account key: loaded, or made once and kept (the account is bound to it).
 static int account_key(struct worker *w)
@@ -48,6 +77,10 @@ static int account_key(struct worker *w)
 	mbedtls_pk_init(&w->account);
 	if (mbedtls_pk_parse_keyfile(&w->account, path, NULL) == 0)
 		return 0;
+	if (access(path, F_OK) == 0) {
+		log_err("acme: the account key %s cannot be used; move it away to make a new one", path);
+		return -1;
+	}
 	mbedtls_pk_free(&w->account);
 	mbedtls_pk_init(&w->account);
 	unsigned char pem[TLSCERT_PEM_MAX];
@@ -136,7 +169,8 @@ static int install(struct worker *w, mbedtls_pk_context *key, struct buf *chain,
 static int obtain(struct worker *w, char *err, size_t errsz)
 {
 	struct acme a = {.account = &w->account, .ca_pem = w->ca, .ca_len = w->ca_len,
-			 .challenge_dir = w->challenges};
+			 .challenge_dir = w->challenges, .dns_covers = dns_covers, .dns_set = dns_set,
+			 .dns_arg = w};
 	mbedtls_pk_context key;
 	mbedtls_pk_init(&key);
 	struct buf chain;
@@ -172,29 +206,57 @@ static void status(struct worker *w, const char *state, const char *error, int64
 		log_err("acme: cannot write status.json: %s", strerror(errno));
 }
 
+// Registers (once per run) and sends the address (every dyndns_update_interval). 0 / -1.
+static int dyndns_step(struct worker *w, int64_t now, char *err, size_t errsz)
+{
+	if (!w->dyn || now < w->next_update)
+		return 0;
+	if (!w->registered && dyndns_register(&w->dd) < 0) {
+		snprintf(err, errsz, "dynamic DNS: %.480s", w->dd.err);
+		return -1;
+	}
+	if (!w->registered)
+		log_info("acme: the dynamic DNS service holds %s for this box", w->dyn_host);
+	w->registered = true;
+	if (dyndns_update(&w->dd) < 0) {
+		snprintf(err, errsz, "dynamic DNS: %.480s", w->dd.err);
+		return -1;
+	}
+	w->next_update = now + w->cfg->dyndns_update_interval;
+	return 0;
+}
+
 static void run(struct worker *w)
 {
 	unsigned failures = 0;
 	char err[512] = "";
+	bool acme = w->cfg->acme_directory[0] && w->n;
 	for (;;) {
-		int64_t from, to, now = util_unix_now();
-		bool have = installed(w, &from, &to) == 0;
+		int64_t from = 0, to = 0, now = util_unix_now();
+		bool have = acme && installed(w, &from, &to) == 0;
 		int64_t renew = have ? acme_renew_at(from, to) : 0;
-		if (have && now < renew) {
-			status(w, "valid", err, to, renew);
+		int r = dyndns_step(w, now, err, sizeof(err));
+		if (r == 0 && (!acme || (have && now < renew))) {
+			int64_t next = acme ? renew : now + 3600;
+			if (w->dyn && w->next_update < next)
+				next = w->next_update;
+			err[0] = '\0';
+			status(w, acme ? "valid" : "registered", err, to, next);
 			failures = 0;
 			// Wake at least hourly: the clock may jump, the file may be replaced.
-			sleep((unsigned)(renew - now < 3600 ? renew - now : 3600));
+			sleep((unsigned)(next - now < 1 ? 1 : next - now < 3600 ? next - now : 3600));
 			continue;
 		}
-		status(w, have ? "renewing" : "ordering", err, have ? to : 0, now);
-		log_info("acme: asking %s for a certificate for %s", w->cfg->acme_directory,
-			 w->st.names);
-		if (obtain(w, err, sizeof(err)) == 0) {
-			log_info("acme: certificate installed for %s", w->st.names);
-			err[0] = '\0';
-			failures = 0;
-			continue;
+		if (r == 0) {
+			status(w, have ? "renewing" : "ordering", err, have ? to : 0, now);
+			log_info("acme: asking %s for a certificate for %s", w->cfg->acme_directory,
+				 w->st.names);
+			if ((r = obtain(w, err, sizeof(err))) == 0) {
+				log_info("acme: certificate installed for %s", w->st.names);
+				err[0] = '\0';
+				failures = 0;
+				continue;
+			}
 		}
 		long wait = acme_backoff(++failures, w->cfg->acme_retry_max);
 		log_err("acme: %s (next try in %lds)", err, wait);
@@ -210,6 +272,15 @@ int acme_worker_main(const struct config *c)
 	w.cfg = c;
 	util_path(w.dir, sizeof(w.dir), "%s/tls/acme", c->data);
 	util_path(w.challenges, sizeof(w.challenges), "%s/challenges", w.dir);
+	if ((w.dyn = c->dyndns_url[0] != '\0')) {
+		// NAME.ZONE and *.NAME.ZONE: a wildcard is only ever proved over DNS-01.
+		// config.c keeps the zone short enough for "*." NAME "." ZONE to be a DNS name.
+		snprintf(w.dyn_host, sizeof(w.dyn_host), "%.20s.%.230s", c->dyndns_name, c->dyndns_zone);
+		snprintf(w.names[w.n++], TLSCERT_MAX_NAME + 1, "%.251s", w.dyn_host);
+		snprintf(w.names[w.n++], TLSCERT_MAX_NAME + 1, "*.%.251s", w.dyn_host);
+		w.dd = (struct dyndns){.url = c->dyndns_url, .name = c->dyndns_name,
+				       .zone = c->dyndns_zone, .email = c->dyndns_email};
+	}
 	for (size_t i = 0; i < c->nacme_domain; i++)
 		snprintf(w.names[w.n++], TLSCERT_MAX_NAME + 1, "%s", c->acme_domain[i]);
 	for (size_t i = 0; i < w.n; i++)
@@ -227,9 +298,19 @@ int acme_worker_main(const struct config *c)
 		log_err("acme: cannot read the CA file %s: %s", c->acme_ca, strerror(errno));
 		return 1;
 	}
+	if (w.dyn && c->dyndns_ca[0] &&
+	    !(w.dyn_ca = tlscert_read_file(c->dyndns_ca, 1 << 20, &w.dd.ca_len))) {
+		log_err("acme: cannot read the CA file %s: %s", c->dyndns_ca, strerror(errno));
+		return 1;
+	}
+	w.dd.ca_pem = w.dyn_ca;
 	if (datadir_become_acme(c) < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
 	    account_key(&w) < 0)
 		return 1;
+	if (w.dyn && dyndns_keys(&w.dd, w.dir) < 0) {
+		log_err("acme: %s", w.dd.err);
+		return 1;
+	}
 	run(&w);
 	return 0;
 }

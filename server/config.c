@@ -140,7 +140,48 @@ static const struct {
 	{"tls_handshake_timeout", offsetof(struct config, tls_handshake_timeout), 1, 600},
 	{"tls_check_interval", offsetof(struct config, tls_check_interval), 1, 86400},
 	{"acme_retry_max", offsetof(struct config, acme_retry_max), 1, 86400 * 7},
+	{"dyndns_update_interval", offsetof(struct config, dyndns_update_interval), 10, 86400},
 };
+
+// The dynamic DNS keys. A name is what the service allows (sandcats: up to 20 of
+// [0-9a-z-], not starting or ending with '-'), lowercase here.
+static int set_dyndns(struct config *c, const char *key, const char *v, char *err, size_t errsz)
+{
+	size_t n = strlen(v);
+	int r;
+	if (strcmp(key, "dyndns_url") == 0) {
+		r = set_str(c->dyndns_url, sizeof(c->dyndns_url), v);
+		if (!r && n && strncmp(v, "https://", 8) != 0) {
+			snprintf(err, errsz, "dyndns_url: '%s' is not an https:// URL", v);
+			return -1;
+		}
+	} else if (strcmp(key, "dyndns_ca") == 0) {
+		r = set_str(c->dyndns_ca, sizeof(c->dyndns_ca), v);
+	} else if (strcmp(key, "dyndns_email") == 0) {
+		r = set_str(c->dyndns_email, sizeof(c->dyndns_email), v);
+	} else if (strcmp(key, "dyndns_name") == 0) {
+		if (n > CONFIG_MAX_DYNNAME || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n ||
+		    (n && (v[0] == '-' || v[n - 1] == '-'))) {
+			snprintf(err, errsz, "dyndns_name: '%s' is not up to %d of a-z, 0-9 and '-'", v,
+				 CONFIG_MAX_DYNNAME);
+			return -1;
+		}
+		r = set_str(c->dyndns_name, sizeof(c->dyndns_name), v);
+	} else if (strcmp(key, "dyndns_zone") == 0) {
+		if (n && (!domain_ok(v) || n > CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3)) {
+			snprintf(err, errsz, "dyndns_zone: '%s' is not a lowercase DNS name of at most "
+				 "%d bytes", v, CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3);
+			return -1;
+		}
+		r = set_str(c->dyndns_zone, sizeof(c->dyndns_zone), v);
+	} else {
+		snprintf(err, errsz, "unknown setting '%s'", key);
+		return -1;
+	}
+	if (r < 0)
+		snprintf(err, errsz, "%s: value too long", key);
+	return r;
+}
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)
 {
@@ -156,6 +197,8 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 	}
 	if (is_list(key))
 		return set_list(c, key, value, err, errsz);
+	if (strncmp(key, "dyndns_", 7) == 0)
+		return set_dyndns(c, key, value, err, errsz);
 	if (strcmp(key, "acme_directory") == 0 || strcmp(key, "acme_ca") == 0) {
 		bool dir = key[5] == 'd';
 		if (dir ? set_str(c->acme_directory, sizeof(c->acme_directory), value)

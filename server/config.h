@@ -9,6 +9,7 @@
 #define CONFIG_MAX_ADDR 128
 #define CONFIG_MAX_DOMAINS 8
 #define CONFIG_MAX_DOMAIN 253
+#define CONFIG_MAX_DYNNAME 20
 
 struct config {
 	char data[PATH_MAX];
@@ -33,6 +34,12 @@ struct config {
 	char acme_domain[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN + 1];
 	size_t nacme_domain;
 	long acme_retry_max;                                       // seconds between failed tries
+	char dyndns_url[512];                                      // "" : no dynamic DNS
+	char dyndns_ca[PATH_MAX];
+	char dyndns_name[CONFIG_MAX_DYNNAME + 1];                  // the label under the zone
+	char dyndns_zone[CONFIG_MAX_DOMAIN + 1];
+	char dyndns_email[256];
+	long dyndns_update_interval;                               // seconds
 };
 
 // Fills c with the compiled-in defaults. 0 / -1 (err says why).

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "acme_worker.h"
 #include "auth.h"
 #include "datadir.h"
 #include "front.h"
@@ -35,6 +36,8 @@ static void usage(FILE *f)
 		"usage: silo serve [--config FILE] [--data DIR] [--listen ADDR:PORT]...\n"
 		"                  [--listen-tls ADDR:PORT]... [--base-url URL]\n"
 		"                  [--acme-directory URL] [--acme-ca FILE] [--acme-domain NAME]...\n"
+		"                  [--dyndns-url URL] [--dyndns-ca FILE] [--dyndns-name NAME]\n"
+		"                  [--dyndns-zone ZONE] [--dyndns-email ADDRESS]\n"
 		"       silo admin-token [--config FILE] [--data DIR] [--base-url URL]\n"
 		"       silo version\n"
 		"\n"
@@ -67,12 +70,19 @@ static void load_config(int argc, char **argv, struct config *c)
 		{"acme-directory", required_argument, NULL, 'a'},
 		{"acme-ca", required_argument, NULL, 'A'},
 		{"acme-domain", required_argument, NULL, 'D'},
+		{"dyndns-url", required_argument, NULL, 'u'},
+		{"dyndns-ca", required_argument, NULL, 'U'},
+		{"dyndns-name", required_argument, NULL, 'n'},
+		{"dyndns-zone", required_argument, NULL, 'z'},
+		{"dyndns-email", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	static const char *const keys[][2] = {
 		{"d", "data"}, {"l", "listen"}, {"t", "listen_tls"}, {"b", "base_url"},
 		{"a", "acme_directory"}, {"A", "acme_ca"}, {"D", "acme_domain"},
+		{"u", "dyndns_url"}, {"U", "dyndns_ca"}, {"n", "dyndns_name"}, {"z", "dyndns_zone"},
+		{"e", "dyndns_email"},
 	};
 	bool seen[ARRAY_LEN(keys)] = {0};
 	int o;
@@ -165,6 +175,8 @@ static int cmd_serve(int argc, char **argv)
 	// HTTPS request carries, and every plain request is redirected away from it.
 	if (c.nlisten_tls && strncmp(c.base_url, "http://", 7) == 0)
 		die("base_url '%s' is plain http while listen_tls is set; use https://", c.base_url);
+	if (c.dyndns_url[0] && (!c.dyndns_name[0] || !c.dyndns_zone[0]))
+		die("dyndns_url needs a name and a zone: --dyndns-name NAME --dyndns-zone ZONE");
 	if (c.acme_directory[0] && !c.nlisten_tls)
 		die("acme_directory needs HTTPS: add --listen-tls ADDR:PORT");
 	if (c.acme_directory[0] && !c.nlisten)
@@ -174,6 +186,8 @@ static int cmd_serve(int argc, char **argv)
 	uint64_t stamp = 0;
 	if (c.nlisten_tls && (parent_tls_prepare(&c) < 0 || (tls_fd = parent_tls_bundle(&c, &stamp)) < 0))
 		die("cannot set up TLS in %s/tls (see the message above)", c.data);
+	if (acme_worker_wanted(&c) && datadir_prepare_acme(&c) < 0)
+		die("cannot prepare %s/tls/acme (see the message above)", c.data);
 	int lfds[SERVER_MAX_LISTEN];
 	size_t n;
 	if (server_listen(&c, lfds, &n) < 0)

@@ -346,7 +346,7 @@ int parent_main(const struct config *c, int sock, pid_t front)
 	if (swept)
 		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
-	if (c->acme_directory[0] && c->nacme_domain)
+	if (acme_worker_wanted(c))
 		acme_start(p.loop, &p);
 	if (p.front)
 		ev_run(p.loop);

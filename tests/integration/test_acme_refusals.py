@@ -90,10 +90,22 @@ class CA:
                                      "detail": "account creation is closed at this test CA"},
                                nonce="later")
 
-        self.httpd = http.server.ThreadingHTTPServer((HOST, self.port), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert, self.key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+
+        class TLSServer(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            # The handshake runs in the request's thread with a timeout: a client that
+            # stops half-way (a killed test server) must not stall the service.
+            def finish_request(self, request, client_address):
+                request.settimeout(10)
+                Handler(ctx.wrap_socket(request, server_side=True), client_address, self)
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.httpd = TLSServer((HOST, self.port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

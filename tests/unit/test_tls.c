@@ -193,6 +193,15 @@ static void test_config(void)
 	      "config: a plain-http ACME directory is refused");
 	CHECK(config_set(&c, "listen_tls", "nonsense", err, sizeof(err)) < 0,
 	      "config: a bad TLS address is refused");
+	CHECK(config_set(&c, "dyndns_name", "my-box7", err, sizeof(err)) == 0 &&
+	      config_set(&c, "dyndns_zone", "dyn.example", err, sizeof(err)) == 0,
+	      "config: a dynamic DNS name and zone");
+	CHECK(config_set(&c, "dyndns_name", "this-name-is-far-too-long", err, sizeof(err)) < 0 &&
+	      config_set(&c, "dyndns_name", "-box", err, sizeof(err)) < 0 &&
+	      config_set(&c, "dyndns_name", "Box", err, sizeof(err)) < 0,
+	      "config: names over 20 characters, with a leading '-' or uppercase are refused");
+	CHECK(config_set(&c, "dyndns_url", "http://dyn.example", err, sizeof(err)) < 0,
+	      "config: a plain-http dynamic DNS service is refused");
 }
 
 static void test_acme_json(void)
@@ -206,6 +215,11 @@ static void test_acme_json(void)
 	CHECK(acme_json_directory(plain, strlen(plain), &d, err, sizeof(err)) < 0 && strstr(err, "newNonce"),
 	      "acme json: a non-https URL is refused, naming the field");
 	struct acme_authz a;
+	const char *wild = "{\"status\":\"pending\",\"wildcard\":true,\"identifier\":{\"value\":\"b.test\"},"
+			   "\"challenges\":[{\"type\":\"dns-01\",\"url\":\"https://ca/d\",\"token\":\"tok_1\"}]}";
+	CHECK(acme_json_authz(wild, strlen(wild), &a, err, sizeof(err)) == 0 && a.wildcard &&
+	      strcmp(a.dns_token, "tok_1") == 0 && !a.http_url[0],
+	      "acme json: a wildcard authorization offers dns-01 only");
 	const char *evil = "{\"status\":\"pending\",\"identifier\":{\"value\":\"x.test\"},\"challenges\":"
 			   "[{\"type\":\"http-01\",\"url\":\"https://ca/c\",\"token\":\"../../etc/passwd\"}]}";
 	CHECK(acme_json_authz(evil, strlen(evil), &a, err, sizeof(err)) < 0,
