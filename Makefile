@@ -131,6 +131,7 @@ fuzz: | $(DEPS_STAMP)
 bench: $(PROGS) $(APPS)
 	bench/bench.sh
 	bench/bench_grains.sh
+	bench/bench_tls.sh
 
 clean:
 	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB)

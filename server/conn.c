@@ -524,8 +524,8 @@ static int fill(struct conn *c)
 			return -1;
 		}
 		c->in.len += (size_t)n;
-		// A short read drained the socket; under TLS it is one record, not the socket.
-		if ((size_t)n < room && !c->tls)
+		// A short read drained the socket; under TLS a read is one record, so ask it.
+		if (c->tls ? tls_drained(c->tls) : (size_t)n < room)
 			return 0;
 	}
 	return 0;
@@ -566,8 +566,12 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)fd;
 	struct conn *c = arg;
-	if (c->state == C_HANDSHAKE && !handshake(c))
-		return;
+	if (c->state == C_HANDSHAKE) {
+		if (!handshake(c))
+			return;
+		// The request may have come with the client's last flight: read it now.
+		events |= EV_READ;
+	}
 	if (c->state == C_LINGER) {
 		linger_read(c);
 		return;

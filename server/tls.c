@@ -38,11 +38,18 @@ struct tls_state {
 	uint32_t asking;           // a request to the parent in flight
 };
 
+// mbedtls reads a record in two calls (header, then body); a small read-ahead makes that
+// one read(2) for the usual request.
+#define READ_AHEAD 4096
+
 struct tls_conn {
 	mbedtls_ssl_context ssl;
 	struct tls_certs *certs;
 	int fd;
 	size_t pending;            // length of a record write that returned WANT_WRITE
+	size_t ra_off, ra_len;     // unread bytes in ra
+	bool drained;              // the last read(2) came back short: the socket is empty
+	unsigned char ra[READ_AHEAD];
 };
 
 // ECDHE key exchange and AEAD ciphers only: forward secrecy, no CBC padding oracles.
@@ -314,7 +321,24 @@ static int bio_send(void *ctx, const unsigned char *p, size_t n)
 static int bio_recv(void *ctx, unsigned char *p, size_t n)
 {
 	struct tls_conn *t = ctx;
-	ssize_t r = read(t->fd, p, n);
+	// Buffered bytes first: mbedtls then sees WANT_READ only with the buffer empty, so
+	// epoll announces whatever comes next.
+	if (t->ra_len) {
+		size_t k = n < t->ra_len ? n : t->ra_len;
+		memcpy(p, t->ra + t->ra_off, k);
+		t->ra_off += k;
+		t->ra_len -= k;
+		return (int)k;
+	}
+	ssize_t r;
+	if (n >= sizeof(t->ra)) {
+		r = read(t->fd, p, n);
+	} else if ((r = read(t->fd, t->ra, sizeof(t->ra))) > 0) {
+		t->ra_off = 0;
+		t->ra_len = (size_t)r;
+		t->drained = (size_t)r < sizeof(t->ra);
+		return bio_recv(ctx, p, n);
+	}
 	if (r >= 0)
 		return (int)r;
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ
@@ -397,9 +421,14 @@ ssize_t tls_write(struct tls_conn *t, const void *buf, size_t n)
 	return code(r);
 }
 
+bool tls_drained(struct tls_conn *t)
+{
+	return t->drained && !t->ra_len && !mbedtls_ssl_get_bytes_avail(&t->ssl);
+}
+
 size_t tls_pending(struct tls_conn *t)
 {
-	return mbedtls_ssl_get_bytes_avail(&t->ssl);
+	return mbedtls_ssl_get_bytes_avail(&t->ssl) + t->ra_len;
 }
 
 void tls_close_notify(struct tls_conn *t)

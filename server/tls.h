@@ -41,7 +41,11 @@ ssize_t tls_read(struct tls_conn *t, void *buf, size_t n);
 // Writes: bytes taken (> 0) or a TLS_ code. After TLS_WANT_*, call again with the same
 // bytes (at least as many; the pending record is remembered here).
 ssize_t tls_write(struct tls_conn *t, const void *buf, size_t n);
-// Decrypted bytes held inside the session that the socket will not signal.
+// Bytes held inside the session (decrypted, or read ahead) that the socket will not
+// signal again; reading until TLS_WANT_READ empties them.
 size_t tls_pending(struct tls_conn *t);
+// true when the socket was read empty and nothing is buffered: another read would only
+// say EAGAIN.
+bool tls_drained(struct tls_conn *t);
 // Best effort close_notify before the socket is shut down.
 void tls_close_notify(struct tls_conn *t);
