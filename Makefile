@@ -11,7 +11,7 @@ DEPS := $(B)/deps
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wno-format-nonliteral
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -I server -I $(B)/gen -I $(DEPS)/include -MMD -MP
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -I server -I init -I $(B)/gen -I $(DEPS)/include -MMD -MP
 CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 LDFLAGS_STATIC := -static -Wl,-z,relro -Wl,-z,now
 LIBS := -L$(DEPS)/lib -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lkmod -llzma -ljansson -lsqlite3 -lsodium -lseccomp -lcap \
@@ -34,13 +34,29 @@ DEPS_STAMP := $(DEPS)/.ready
 # Programs beyond silo: server/<dir>/*.c holds each one's main and private files.
 SPK_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/spk/*.c))
 BRIDGE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard server/bridge/*.c))
-PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge)
-DPROGS := $(PROGS:$(B)/%=$(B)/debug/%)
+# The shipped bridge, every grain's PID 1, links musl (Debian's musl-tools): any static glibc
+# program maps about 650 KiB of libc text, ten times what the bridge needs. It uses only
+# these modules of the server; the glibc objects above serve its sanitizer build and tests.
+MUSLCC ?= musl-gcc
+BRIDGE_MSRC := $(wildcard server/bridge/*.c) $(addprefix server/,buf.c ev.c http.c \
+	http_resp.c log.c util.c wire.c)
+BRIDGE_MOBJ := $(patsubst %.c,$(B)/mobj/%.o,$(BRIDGE_MSRC))
+# silo-init (init/): the appliance's PID 1; its modules but main also go into an archive the
+# unit tests link.
+INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out init/main.c,$(wildcard init/*.c)))
+INIT_LIB := $(B)/libsiloinit.a
+DINIT_LIB := $(B)/debug/libsiloinit.a
+PROGS := $(B)/silo $(if $(SPK_OBJ),$(B)/spk) $(if $(BRIDGE_OBJ),$(B)/silo-bridge) $(B)/silo-init
+DPROGS := $(filter-out $(B)/debug/silo-init,$(PROGS:$(B)/%=$(B)/debug/%))
 
 # Keep intermediate objects so make never prints after the test summary.
-.PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/gen/%.c
+.PRECIOUS: $(B)/obj/%.o $(B)/dobj/%.o $(B)/mobj/%.o $(B)/gen/%.c
 
-.PHONY: all apps deps debug check unit run dev fuzz bench clean distclean image
+.PHONY: all apps deps debug check unit run dev fuzz bench clean distclean image qemu-check
+
+# The appliance image: `make image KERNEL=6.1|6.12` (6.12 is the default, copied to silo.img).
+KERNEL ?= 6.12
+DEFAULT_KERNEL := 6.12
 all: $(PROGS)
 
 # The dependency step runs once per make invocation; it is quick when nothing is missing.
@@ -63,6 +79,10 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 $(B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c $< -o $@
+$(B)/mobj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(MUSLCC) -std=c17 -D_GNU_SOURCE $(WARN) -I server -MMD -MP -O2 -g -fstack-protector-strong \
+		-ffunction-sections -fdata-sections -c $< -o $@
 $(B)/dobj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(DCFLAGS) -c $< -o $@
@@ -82,6 +102,16 @@ $(DLIB): $(DOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(INIT_LIB): $(INIT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(DINIT_LIB): $(INIT_OBJ:$(B)/obj/%=$(B)/dobj/%)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/silo-init: $(B)/obj/init/main.o $(INIT_LIB) $(LIB)
+	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+
 $(B)/silo: $(B)/obj/server/main.o $(LIB)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
 $(B)/debug/silo: $(B)/dobj/server/main.o $(DLIB)
@@ -90,8 +120,8 @@ $(B)/debug/silo: $(B)/dobj/server/main.o $(DLIB)
 
 $(B)/spk: $(SPK_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
-$(B)/silo-bridge: $(BRIDGE_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
+$(B)/silo-bridge: $(BRIDGE_MOBJ)
+	$(MUSLCC) $(LDFLAGS_STATIC) -Wl,--gc-sections -o $@ $^
 $(B)/debug/spk: $(SPK_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 # The bridge runs inside sandboxes, where no shared library exists: the debug server uses
@@ -102,10 +132,10 @@ $(B)/debug/silo-bridge: $(B)/silo-bridge
 $(B)/debug/silo-bridge-asan: $(BRIDGE_OBJ:$(B)/obj/%=$(B)/dobj/%) $(DLIB)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(INIT_LIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS)
-$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DLIB)
+$(B)/debug/tests/%: $(B)/dobj/tests/unit/%.o $(DINIT_LIB) $(DLIB)
 	@mkdir -p $(@D)
 	$(CC) -fsanitize=$(SAN) -o $@ $^ $(LIBS)
 
@@ -117,13 +147,23 @@ apps: $(APPS)
 debug: $(DPROGS) $(if $(BRIDGE_OBJ),$(B)/debug/silo-bridge-asan) $(DUNIT_BIN)
 unit: $(UNIT_BIN) $(DUNIT_BIN)
 
-check: $(PROGS) $(UNIT_BIN) debug $(APPS)
+check: $(PROGS) $(UNIT_BIN) debug $(APPS) image
 	tests/run.sh
 
+image: $(PROGS) | $(DEPS_STAMP)
+	image/build.sh $(KERNEL) $(DEFAULT_KERNEL)
+
+# Every kernel series x firmware, each booting the scenarios in qemu-tests/scenarios/.
+qemu-check: $(PROGS) $(APPS) | $(DEPS_STAMP)
+	qemu-tests/matrix.sh
+
+# The native server, for quick work.
 dev: $(PROGS) $(APPS)
 	scripts/dev.sh
 
-run: dev
+# The appliance: builds the image and boots it in qemu, forwarded to 127.0.0.1.
+run: image
+	python3 qemu-tests/boot.py --image $(B)/silo-$(KERNEL).img
 
 fuzz: | $(DEPS_STAMP)
 	scripts/fuzz.sh
@@ -131,11 +171,13 @@ fuzz: | $(DEPS_STAMP)
 bench: $(PROGS) $(APPS)
 	bench/bench.sh
 	bench/bench_grains.sh
+	bench/bench_share.py
 	bench/bench_tls.sh
 
 clean:
-	rm -rf $(B)/obj $(B)/dobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB)
+	rm -rf $(B)/obj $(B)/dobj $(B)/mobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB) \
+		$(INIT_LIB)
 distclean:
 	rm -rf $(B)
 
--include $(shell find $(B)/obj $(B)/dobj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/dobj $(B)/mobj -name '*.d' 2>/dev/null)

@@ -15,7 +15,8 @@
 # pid at the end.
 #
 # Environment: as bench/bench.sh (SILO_BIN, BENCH_SECONDS, BENCH_WARMUP, BENCH_THREADS,
-# BENCH_CONNS, BENCH_VERBOSE, NGINX, WRK, PYTHON), plus BENCH_COLD_RUNS (default 20),
+# BENCH_CONNS, BENCH_VERBOSE, NGINX, WRK, PYTHON), plus BENCH_PERF (a file for a perf profile
+# of the front during the proxy run), BENCH_COLD_RUNS (default 20),
 # BENCH_GRAIN_PATH (the request, default /api/whoami), BENCH_MEM_GRAINS (idle grains started
 # beside the measured one for the memory figures, default 3), BWRAP (default bwrap).
 set -euo pipefail
@@ -226,8 +227,16 @@ app_pid=$(pgrep -P "$bridge_pid" | head -n 1)
 front_pid=$(pgrep -P "$silo_pid" | while read -r p; do is_bridge "$p" || echo "$p"; done | head -n 1)
 mem_idle=$(mem_of "$bridge_pid" | tr '\n' ' ')
 
+# BENCH_PERF=FILE: a perf profile of the front during the silo run (where its time goes).
+perf_pid=""
+if [ -n "${BENCH_PERF:-}" ]; then
+  perf record -F 1999 -g -p "$front_pid" -o "$BENCH_PERF" -- sleep $((warm + secs)) \
+    >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 read -r s_rps s_p99 s_bad s_err < <(run_wrk silo "http://127.0.0.1:$silo_port$path" \
   "$front_pid $bridge_pid $app_pid $silo_pid" -H "Host: $grain_host" -H "Cookie: silo_grain=$grain_cookie")
+[ -z "$perf_pid" ] || wait "$perf_pid" || true
 kill -0 "$bridge_pid" 2>/dev/null || die "the grain's bridge is gone after the load"
 mem_load=$(mem_of "$bridge_pid" | tr '\n' ' ')
 app_mem=$(mem_of "$app_pid" | tr '\n' ' ')

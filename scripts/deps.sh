@@ -11,10 +11,13 @@ mkdir -p "$deps"
 pkgs=(
   build-essential clang lld llvm libclang-rt-dev pkg-config file dpkg-dev ca-certificates
   libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libseccomp-dev libcap-dev
-  liblzma-dev zlib1g-dev
+  liblzma-dev zlib1g-dev musl-tools
   python3 valgrind wrk nginx procps iproute2 xz-utils bubblewrap
   pebble openssl curl
   python3-radicale python3-tz python3-caldav
+  chromium chromium-driver
+  qemu-system-x86 qemu-utils ovmf grub-pc-bin grub-efi-amd64-bin mtools dosfstools fdisk
+  e2fsprogs kmod
 )
 
 missing=()

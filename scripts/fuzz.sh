@@ -13,7 +13,7 @@ cc=${FUZZ_CC:-clang}
 out=build/fuzz
 # shellcheck disable=SC2054 # the commas are in -fsanitize=..., not between elements
 cflags=(-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -I server -g -O1
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -I server -I init -g -O1
 	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 
 mkdir -p "$out/bin" "$out/gen"
@@ -31,8 +31,12 @@ sources() {
 	fuzz_spk) echo server/spk.c server/archive.c server/xz.c server/manifest.c \
 		server/base32.c server/buf.c server/util.c -ljansson -llzma -lsodium ;;
 	fuzz_wire) echo server/wire.c server/buf.c ;;
+	fuzz_backup) echo server/backup.c server/archive.c server/xz.c server/buf.c server/util.c \
+		-ljansson -llzma ;;
 	fuzz_http_resp) echo server/http_resp.c server/buf.c ;;
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
+	fuzz_dhcp) echo init/dhcp.c ;;
+	fuzz_gpt) echo init/gpt.c ;;
 	fuzz_acme_json) echo server/acme_json.c server/challenge.c server/response.c server/http.c \
 		server/buf.c server/util.c server/log.c -ljansson ;;
 	fuzz_dyndns) echo server/dyndns_reply.c ;;

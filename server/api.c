@@ -372,5 +372,7 @@ bool api_route(struct web_req *w, struct http_response *r)
 {
 	if (web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0)
 		return true;
-	return api_grains_route(w, r) || api_shares_route(w, r);
+	// Backups first: POST /api/v1/grains/restore would match the grains' /api/v1/grains/*
+	// (with other methods) and get a 405.
+	return api_backup_route(w, r) || api_grains_route(w, r) || api_shares_route(w, r);
 }

@@ -16,7 +16,13 @@ json_t *api_body_object(struct web_req *w, struct http_response *r);
 // false after answering 401 / 403.
 bool api_need_login(struct web_req *w, struct http_response *r);
 bool api_need_admin(struct web_req *w, struct http_response *r);
+// The grain named by the path's first '*' (args[0]) when the caller is logged in and owns
+// it; false after answering 401, 404 (no such grain) or 403 (someone else's).
+struct grain_info;
+bool api_own_grain(struct web_req *w, struct http_response *r, struct grain_info *g);
 // The apps and grains endpoints (api_grains.c); false when no route matched.
 bool api_grains_route(struct web_req *w, struct http_response *r);
 // The sharing endpoints (api_shares.c); false when no route matched.
 bool api_shares_route(struct web_req *w, struct http_response *r);
+// The backup endpoints (api_backup.c); false when no route matched.
+bool api_backup_route(struct web_req *w, struct http_response *r);

@@ -220,9 +220,7 @@ static void get_apps(struct web_req *w, struct http_response *r)
 	resp_json(r, 200, json_pack("{s:o}", "apps", a));
 }
 
-// The grain named in the path, if the caller owns it. false after answering 404 (no such
-// grain) or 403 (someone else's).
-static bool own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
+bool api_own_grain(struct web_req *w, struct http_response *r, struct grain_info *g)
 {
 	if (!api_need_login(w, r))
 		return false;
@@ -416,7 +414,7 @@ static void get_grains(struct web_req *w, struct http_response *r)
 static void patch_grain(struct web_req *w, struct http_response *r)
 {
 	struct grain_info g;
-	if (!own_grain(w, r, &g))
+	if (!api_own_grain(w, r, &g))
 		return;
 	json_t *o = api_body_object(w, r);
 	if (!o)
@@ -472,7 +470,7 @@ static void purge(struct web_req *w, struct http_response *r, const struct grain
 static void delete_grain(struct web_req *w, struct http_response *r)
 {
 	struct grain_info g;
-	if (!own_grain(w, r, &g) || !api_write_ok(w, r))
+	if (!api_own_grain(w, r, &g) || !api_write_ok(w, r))
 		return;
 	grainmgr_sessions_end(w->srv, g.id);
 	if (web_query_flag(w, "purge")) {
@@ -496,7 +494,7 @@ static void delete_grain(struct web_req *w, struct http_response *r)
 static void post_restore(struct web_req *w, struct http_response *r)
 {
 	struct grain_info g;
-	if (!own_grain(w, r, &g) || !api_write_ok(w, r))
+	if (!api_own_grain(w, r, &g) || !api_write_ok(w, r))
 		return;
 	if (!g.trashed) {
 		resp_error(r, 409, "the grain is not in the trash");
@@ -565,7 +563,7 @@ static void on_log(void *arg, const struct priv_msg *m, int fd)
 static void get_log(struct web_req *w, struct http_response *r)
 {
 	struct grain_info g;
-	if (!own_grain(w, r, &g))
+	if (!api_own_grain(w, r, &g))
 		return;
 	struct pending *p = pending_new(w);
 	if (!p) {

@@ -793,8 +793,11 @@ struct wr {
 	const struct archive_extra *extra;
 	size_t nextra;
 	const char *top;                     // the directory given, for messages
+	unsigned flags;                      // ARCHIVE_WRITE_*
 	char path[ARCHIVE_PATH_MAX + 1];     // the entry being written, as an archive path
 	size_t plen;
+	char last[ARCHIVE_PATH_MAX + 1];     // the entry written before, to keep the order
+	size_t lastlen;
 	char *err;
 	size_t errsz;
 	unsigned char buf[ARCHIVE_BUF];
@@ -827,6 +830,12 @@ static enum archive_result wr_put(struct wr *w, const void *p, size_t n)
 
 static enum archive_result wr_head(struct wr *w, enum archive_type type, unsigned mode)
 {
+	// Callers adding entries one by one (archive_writer_dir/_file) must keep the order the
+	// reader insists on; the walk keeps it by itself.
+	if (w->st.entries > 1 && path_cmp(w->last, w->lastlen, w->path, w->plen) >= 0)
+		return wr_fail(w, ARCHIVE_E_HOSTILE, "entry added out of order");
+	memcpy(w->last, w->path, w->plen + 1);
+	w->lastlen = w->plen;
 	unsigned char h[5];
 	h[0] = (unsigned char)type;
 	put16(h + 1, mode);
@@ -1023,6 +1032,10 @@ static enum archive_result wr_entry(struct wr *w, int dirfd, const struct wr_ite
 		return wr_file(w, dirfd, it);
 	if (S_ISLNK(sb.st_mode))
 		return wr_symlink(w, dirfd, it->name);
+	if ((S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)) && (w->flags & ARCHIVE_WRITE_SKIP_SPECIAL)) {
+		w->st.entries--;
+		return ARCHIVE_OK;
+	}
 	if (!S_ISDIR(sb.st_mode)) {
 		const char *kind = S_ISFIFO(sb.st_mode)   ? "a fifo"
 				   : S_ISSOCK(sb.st_mode) ? "a socket"
@@ -1070,43 +1083,131 @@ static enum archive_result wr_dir(struct wr *w, int fd, int top)
 	return res;
 }
 
+struct archive_writer {
+	struct wr w;
+};
+
+enum archive_result archive_writer_open(struct archive_writer **out,
+					const struct archive_limits *lim, unsigned flags,
+					const struct stream_sink *sink, char *err, size_t errsz)
+{
+	struct archive_writer *aw = calloc(1, sizeof(*aw));
+	*out = aw;
+	if (!aw) {
+		snprintf(err, errsz, "out of memory");
+		return ARCHIVE_E_IO;
+	}
+	aw->w = (struct wr){.out = sink, .lim = *lim, .flags = flags, .top = "", .err = err,
+			    .errsz = errsz};
+	unsigned char h[ARCHIVE_MAGIC_LEN + 1] = ARCHIVE_MAGIC;
+	h[ARCHIVE_MAGIC_LEN] = ARCHIVE_VERSION;
+	return wr_put(&aw->w, h, sizeof(h));
+}
+
+// Sets the writer's current path for an entry added by name; checks it and counts it.
+static enum archive_result writer_at(struct wr *w, const char *path)
+{
+	size_t n = strlen(path);
+	const char *why;
+	w->plen = 0;
+	w->path[0] = '\0';
+	if (archive_path_valid(path, n, &why) < 0)
+		return snprintf(w->err, w->errsz, "'%s': %s", path, why), ARCHIVE_E_HOSTILE;
+	memcpy(w->path, path, n + 1);
+	w->plen = n;
+	if (++w->st.entries > w->lim.max_entries)
+		return wr_fail(w, ARCHIVE_E_LIMIT, "more than %llu entries",
+			       (unsigned long long)w->lim.max_entries);
+	return ARCHIVE_OK;
+}
+
+enum archive_result archive_writer_dir(struct archive_writer *aw, const char *path,
+				       unsigned mode)
+{
+	enum archive_result res = writer_at(&aw->w, path);
+	return res ? res : wr_head(&aw->w, ARCHIVE_DIR, mode & 0777);
+}
+
+enum archive_result archive_writer_tree(struct archive_writer *aw, const char *path,
+					int dirfd, const char *host_name)
+{
+	struct wr *w = &aw->w;
+	size_t n = strlen(path);
+	if (n > ARCHIVE_PATH_MAX)
+		return snprintf(w->err, w->errsz, "path too long"), ARCHIVE_E_HOSTILE;
+	memcpy(w->path, path, n + 1);
+	w->plen = n;
+	w->top = host_name;
+	enum archive_result res = wr_dir(w, dirfd, 0);
+	w->top = "";
+	return res;
+}
+
+enum archive_result archive_writer_file(struct archive_writer *aw, const char *path, int fd,
+					unsigned mode, const char *host_name)
+{
+	struct wr *w = &aw->w;
+	enum archive_result res = writer_at(w, path);
+	if (res)
+		return res;
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	struct archive_extra e = {.name = path, .src_path = self, .mode = mode};
+	struct wr_item it = {.name = (char *)path, .extra = &e};
+	w->top = host_name;
+	res = wr_file(w, -1, &it);
+	w->top = "";
+	return res;
+}
+
+enum archive_result archive_writer_close(struct archive_writer *aw, struct archive_stats *st)
+{
+	if (!aw)
+		return ARCHIVE_E_IO;
+	unsigned char end = ARCHIVE_END;
+	enum archive_result res = wr_put(&aw->w, &end, 1);
+	if (st)
+		*st = aw->w.st;
+	return res;
+}
+
+void archive_writer_free(struct archive_writer *aw)
+{
+	free(aw);
+}
+
 enum archive_result archive_write_dir(const char *dir, const struct archive_extra *extra,
 				      size_t nextra, const struct archive_limits *lim,
 				      const struct stream_sink *out, struct archive_stats *st,
 				      char *err, size_t errsz)
 {
-	struct wr *w = calloc(1, sizeof(*w));
-	if (!w) {
-		snprintf(err, errsz, "out of memory");
-		return ARCHIVE_E_IO;
-	}
-	*w = (struct wr){.out = out, .lim = *lim, .extra = extra, .nextra = nextra, .top = dir,
-			 .err = err, .errsz = errsz};
-	enum archive_result res = ARCHIVE_OK;
 	for (size_t i = 0; i < nextra; i++) {
 		const char *why;
 		if (archive_path_valid(extra[i].name, strlen(extra[i].name), &why) < 0 ||
-		    strchr(extra[i].name, '/'))
-			res = wr_fail(w, ARCHIVE_E_HOSTILE, "extra entry '%s' is not a plain name",
-				      extra[i].name);
+		    strchr(extra[i].name, '/')) {
+			snprintf(err, errsz, "%s: extra entry '%s' is not a plain name", dir,
+				 extra[i].name);
+			return ARCHIVE_E_HOSTILE;
+		}
 	}
-	int fd = res ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!res && fd < 0)
-		res = wr_fail(w, ARCHIVE_E_IO, "%s", strerror(errno));
-	unsigned char h[ARCHIVE_MAGIC_LEN + 1] = ARCHIVE_MAGIC;
-	h[ARCHIVE_MAGIC_LEN] = ARCHIVE_VERSION;
-	if (!res)
-		res = wr_put(w, h, sizeof(h));
-	if (!res)
-		res = wr_dir(w, fd, 1);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return ARCHIVE_E_IO;
+	}
+	struct archive_writer *aw;
+	enum archive_result res = archive_writer_open(&aw, lim, 0, out, err, errsz);
 	if (!res) {
-		unsigned char end = ARCHIVE_END;
-		res = wr_put(w, &end, 1);
+		aw->w.top = dir;
+		aw->w.extra = extra;
+		aw->w.nextra = nextra;
+		res = wr_dir(&aw->w, fd, 1);
 	}
-	if (fd >= 0)
-		close(fd);
-	if (st)
-		*st = w->st;
-	free(w);
+	if (!res)
+		res = archive_writer_close(aw, st);
+	else if (st && aw)
+		*st = aw->w.st;
+	close(fd);
+	archive_writer_free(aw);
 	return res;
 }

@@ -115,6 +115,29 @@ enum archive_result archive_write_dir(const char *dir, const struct archive_extr
 				      const struct stream_sink *out, struct archive_stats *st,
 				      char *err, size_t errsz);
 
+// Writing an archive entry by entry, for trees put together from several places (backups).
+// Entries must come in the reader's order (docs/SPK.md, section 4), each directory added
+// before what is in it; a call that breaks the order fails with ARCHIVE_E_HOSTILE. Every
+// call's err names the entry; after a failure only archive_writer_free is left to call.
+struct archive_writer;
+#define ARCHIVE_WRITE_SKIP_SPECIAL 1u   // leave out fifos and sockets instead of refusing
+// Starts an archive into out (it writes the magic). *w is set even on failure (free it).
+enum archive_result archive_writer_open(struct archive_writer **w,
+					const struct archive_limits *lim, unsigned flags,
+					const struct stream_sink *out, char *err, size_t errsz);
+enum archive_result archive_writer_dir(struct archive_writer *w, const char *path,
+				       unsigned mode);
+// Everything below the open directory dirfd, as entries below path ("" for the top; else a
+// directory just added). Nothing below dirfd is followed; host_name is for messages.
+enum archive_result archive_writer_tree(struct archive_writer *w, const char *path,
+					int dirfd, const char *host_name);
+// A regular file with the content of fd (read from its start) and mode.
+enum archive_result archive_writer_file(struct archive_writer *w, const char *path, int fd,
+					unsigned mode, const char *host_name);
+// Writes the end marker; st gets the counts.
+enum archive_result archive_writer_close(struct archive_writer *w, struct archive_stats *st);
+void archive_writer_free(struct archive_writer *w);
+
 // Checks an entry path: relative, '/'-separated, no empty, "." or ".." component, components
 // of at most ARCHIVE_NAME_MAX bytes, at most ARCHIVE_DEPTH_MAX of them, at most
 // ARCHIVE_PATH_MAX bytes, valid UTF-8 without control characters. 0, or -1 with *why set

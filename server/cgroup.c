@@ -195,14 +195,25 @@ static bool name_ok(const char *name)
 	return true;
 }
 
-// Makes the leaf directory; an existing one is a leftover of a grain that died with its
-// parent, removable only if empty.
+static int kill_listed(const char *dir);
+
+// Makes the leaf directory. An existing one is a leftover of this grain from a server that
+// died (grain ids are unique): its processes may still be exiting, or linger; they are
+// killed, and the removal retried for up to a second.
 static int make_leaf(const char *leaf, char *err, size_t errsz)
 {
 	if (mkdir(leaf, 0755) == 0)
 		return 0;
-	if (errno == EEXIST && rmdir(leaf) == 0 && mkdir(leaf, 0755) == 0)
-		return 0;
+	for (int i = 0; errno == EEXIST && i < 100; i++) {
+		if (rmdir(leaf) == 0 && mkdir(leaf, 0755) == 0)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		kill_listed(leaf);
+		struct timespec ts = { 0, 10 * 1000000 };
+		nanosleep(&ts, NULL);
+		errno = EEXIST;
+	}
 	snprintf(err, errsz, "cgroup: mkdir %s: %s", leaf, strerror(errno));
 	return -1;
 }
@@ -516,6 +527,8 @@ int cgroup_stats(const struct cgroup *cg, struct cgroup_stats *st)
 }
 
 // Removes one hierarchy's empty leaves named silo-*; busy ones stay.
+#define CGROUP_SWEEP_AGE 60   // seconds
+
 static int sweep_dir(const char *base)
 {
 	DIR *d = opendir(base);
@@ -528,6 +541,11 @@ static int sweep_dir(const char *base)
 			continue;
 		char path[CGROUP_PATH_MAX + 300];
 		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		// Another silo in the same cgroup may have made this one a moment ago and not
+		// moved its grain in yet: only leftovers made over a minute ago go.
+		struct stat st;
+		if (stat(path, &st) == 0 && time(NULL) - st.st_mtime < CGROUP_SWEEP_AGE)
+			continue;
 		n += rmdir(path) == 0;
 	}
 	closedir(d);

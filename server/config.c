@@ -137,6 +137,8 @@ static const struct {
 	{"grain_tmp_mb", offsetof(struct config, grain_tmp_mb), 1, 1L << 20},
 	{"max_package_mb", offsetof(struct config, max_package_mb), 1, 1L << 20},
 	{"max_unpacked_mb", offsetof(struct config, max_unpacked_mb), 1, 1L << 22},
+	{"max_backup_mb", offsetof(struct config, max_backup_mb), 1, 1L << 22},
+	{"max_backup_unpacked_mb", offsetof(struct config, max_backup_unpacked_mb), 1, 1L << 24},
 	{"tls_handshake_timeout", offsetof(struct config, tls_handshake_timeout), 1, 600},
 	{"tls_check_interval", offsetof(struct config, tls_check_interval), 1, 86400},
 	{"acme_retry_max", offsetof(struct config, acme_retry_max), 1, 86400 * 7},

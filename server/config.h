@@ -28,6 +28,7 @@ struct config {
 	long grain_idle_timeout;                                   // seconds
 	long grain_memory_mb, grain_pids, grain_cpu_weight, grain_tmp_mb;
 	long max_package_mb, max_unpacked_mb;
+	long max_backup_mb, max_backup_unpacked_mb;   // grain backups: upload, unpacked
 	long tls_handshake_timeout, tls_check_interval;            // seconds
 	char acme_directory[512];                                  // "" : no ACME
 	char acme_ca[PATH_MAX];                                    // extra CA for the ACME server

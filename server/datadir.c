@@ -85,6 +85,10 @@ int datadir_prepare(const struct config *c)
 	snprintf(p, sizeof(p), "%s/grains", c->data);
 	if (ensure_dir(p, 0711, 0, 0, root) < 0)
 		return -1;
+	// Backups being written: the parent's only (they hold every grain's files).
+	snprintf(p, sizeof(p), "%s/backups", c->data);
+	if (ensure_dir(p, 0700, 0, 0, root) < 0)
+		return -1;
 	if (!root)
 		return 0;
 	if (check_reachable(c->data, fu) < 0)
@@ -130,6 +134,15 @@ int datadir_become_installer(const struct config *c)
 	if (!datadir_privileged())
 		return 0;
 	return become((uid_t)c->front_uid + 1, (gid_t)c->front_uid + 1);
+}
+
+int datadir_become_grain(unsigned uid)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (!datadir_privileged())
+		return 0;
+	return become((uid_t)uid, (gid_t)uid);
 }
 
 int datadir_become_acme(const struct config *c)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The data directory's layout and ownership: the store and uploads belong to the front's
-// uid; apps/ to the installer's uid; grains/ to root (the parent); each grain's var/ to
-// its own uid.
+// uid; apps/ to the installer's uid; grains/ and backups/ to root (the parent); each grain's
+// var/ to its own uid.
 #pragma once
 #include <stdbool.h>
 
@@ -15,6 +15,8 @@ int datadir_prepare(const struct config *c);
 bool datadir_privileged(void);
 // Drops to the front's uid and gid (no capabilities left). 0 / -1 (logged).
 int datadir_become_front(const struct config *c);
+// Drops to a grain's uid (to unpack a restored grain as its owner), with no_new_privs.
+int datadir_become_grain(unsigned uid);
 // Drops to the installer's uid (front_uid + 1), which owns apps/, with no_new_privs.
 int datadir_become_installer(const struct config *c);
 // The ACME worker's uid (front_uid + 2): owns DATA/tls/acme/ and nothing else.

@@ -261,6 +261,14 @@ struct gc *grainmgr_acquire(struct server *s, const char *grain, gm_ready_fn *fn
 	return NULL;
 }
 
+void grainmgr_prestart(struct server *s, const char *grain)
+{
+	struct grain_rt *rt = rt_get(s, grain);
+	const char *err = rt && rt->state == RT_STOPPED ? rt_start(rt) : NULL;
+	if (err) // the first request will say so too
+		log_err("grain %s: cannot start: %s", grain, err);
+}
+
 void grainmgr_wait_cancel(struct gm_wait *w)
 {
 	if (!w)
@@ -439,7 +447,8 @@ void grainmgr_handle(struct web_req *w, struct http_response *r, const char *hos
 {
 	struct session *x = session_find(w->srv, host_id);
 	if (!x) {
-		deny(r, 404, "This grain session has ended. Open the grain again from the shell.");
+		deny(r, 404, "This grain session has ended. Open the grain again, from the shell or "
+			     "the link you were given.");
 		return;
 	}
 	x->last_used = w->now;
@@ -462,9 +471,7 @@ void grainmgr_handle(struct web_req *w, struct http_response *r, const char *hos
 		if (res != 0) {
 			deny(r, res < 0 ? 500 : 403, res < 0 ? "Access could not be checked; try again."
 							 : "You no longer have access to this grain.");
-			if (res > 0)
-				session_unlink(w->srv, x);
-			return;
+			return; // the session stays, refused, so it keeps saying why
 		}
 		snprintf(x->s.perms, sizeof(x->s.perms), "%s", a.perms);
 		x->gen = w->srv->access_gen;

@@ -57,5 +57,7 @@ struct gm_wait;
 struct gc *grainmgr_acquire(struct server *s, const char *grain, gm_ready_fn *fn, void *arg,
 			    struct gm_wait **wait, const char **err);
 void grainmgr_wait_cancel(struct gm_wait *w);
+// Starts a stopped grain now, ahead of the requests a page that frames it will make.
+void grainmgr_prestart(struct server *s, const char *grain);
 // A proxied exchange began or ended on a grain (idle accounting).
 void grainmgr_busy(struct server *s, const char *grain, int delta);

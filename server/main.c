@@ -20,6 +20,7 @@
 #include "parent.h"
 #include "parent_client.h"
 #include "parent_tls.h"
+#include "restore_server.h"
 #include "tls.h"
 #include "config.h"
 #include "log.h"
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 		"                  [--dyndns-url URL] [--dyndns-ca FILE] [--dyndns-name NAME]\n"
 		"                  [--dyndns-zone ZONE] [--dyndns-email ADDRESS]\n"
 		"       silo admin-token [--config FILE] [--data DIR] [--base-url URL]\n"
+		"       silo restore-server [--config FILE] [--data DIR] BACKUP-FILE\n"
 		"       silo version\n"
 		"\n"
 		"Defaults come from the built-in config/silo.conf, then " SYSTEM_CONFIG
@@ -237,6 +239,18 @@ static int cmd_admin_token(int argc, char **argv)
 	return 0;
 }
 
+// A whole server's backup (GET /api/v1/admin/backup) into a fresh data directory.
+static int cmd_restore_server(int argc, char **argv)
+{
+	if (argc < 2 || argv[argc - 1][0] == '-') {
+		usage(stderr);
+		return 2;
+	}
+	struct config c;
+	load_config(argc - 1, argv, &c);
+	return restore_server(&c, argv[argc - 1]);
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -246,6 +260,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin-token") == 0)
 		return cmd_admin_token(argc - 1, argv + 1);
+	if (strcmp(cmd, "restore-server") == 0)
+		return cmd_restore_server(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("silo %s\n", SILO_VERSION);
 		return 0;

@@ -393,6 +393,13 @@ void page_admin(struct buf *b, const struct page_ctx *c, const struct page_https
 	page_form_open(b, c, "/admin/invites");
 	html_printf(b, "<button type=\"submit\" class=\"btn\">Create invitation link</button>"
 		       "</form></div></section>\n");
+	html_printf(b, "<section class=\"card\" aria-labelledby=\"backup-h\"><div class=\"card-head\">"
+		       "<div><h2 id=\"backup-h\">Backup</h2><p class=\"muted\">One file with the "
+		       "store, every app and every grain's data. Running grains stop while it is "
+		       "made and start again when next opened. Restore it on a fresh server with "
+		       "<code>silo restore-server --data DIR FILE</code>.</p></div>"
+		       "<a class=\"btn\" id=\"server-backup\" href=\"/api/v1/admin/backup\" "
+		       "download>Download server backup</a></div></section>\n");
 	page_https_card(b, https);
 	page_end(b);
 }

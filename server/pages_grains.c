@@ -28,6 +28,8 @@
 #define ICON_BACK ICON_OPEN "<path d=\"m15 18-6-6 6-6\"/></svg>"
 #define ICON_CLOSE ICON_OPEN "<path d=\"M18 6 6 18\"/><path d=\"m6 6 12 12\"/></svg>"
 #define ICON_PLUS ICON_OPEN "<path d=\"M12 5v14\"/><path d=\"M5 12h14\"/></svg>"
+#define ICON_DOWNLOAD ICON_OPEN "<path d=\"M12 4v11\"/><path d=\"m7 10 5 5 5-5\"/>" \
+	"<path d=\"M5 20h14\"/></svg>"
 
 // A coloured square with the first letter of title; the colour is fixed by key (the app
 // id), so an app's grains share it.
@@ -134,6 +136,26 @@ static void page_home_grains(struct buf *b, const struct page_lists *l)
 	html_printf(b, "</ul></section>\n");
 }
 
+// A grain's backup file (from its page's "Download backup") becomes a new grain of the
+// person who uploads it; app.js posts it to /api/v1/grains/restore.
+static void page_home_restore(struct buf *b)
+{
+	html_printf(b,
+		    "<section class=\"card home-restore\" aria-labelledby=\"restore-h\">"
+		    "<div class=\"card-head\"><div><h2 id=\"restore-h\">Restore from backup</h2>"
+		    "<p class=\"muted\">Upload a grain's .silo-backup file to make a new grain of "
+		    "yours with its data. Its app must be installed.</p></div></div>");
+	page_noscript(b, "Restoring backups");
+	html_printf(b,
+		    "<div class=\"upload\"><div class=\"field\"><label for=\"restore-upload\">"
+		    "Backup file</label><input type=\"file\" id=\"restore-upload\" "
+		    "accept=\".silo-backup\" aria-describedby=\"restore-status\"></div>"
+		    "<button type=\"button\" class=\"btn\" id=\"restore-button\">Restore</button>"
+		    "</div><progress id=\"restore-progress\" max=\"100\" value=\"0\" hidden>"
+		    "</progress><p class=\"form-status\" id=\"restore-status\" role=\"status\">"
+		    "</p></section>\n");
+}
+
 void page_home(struct buf *b, const struct page_ctx *c, const struct page_lists *l)
 {
 	page_begin(b, c, "Home", NAV_HOME, false);
@@ -155,6 +177,7 @@ void page_home(struct buf *b, const struct page_ctx *c, const struct page_lists 
 			page_grain_row(b, &l->shared[i]);
 		html_printf(b, "</ul></section>\n");
 	}
+	page_home_restore(b);
 	html_printf(b, "</div>\n");
 	page_end(b);
 }
@@ -268,9 +291,12 @@ static void page_grain_bar(struct buf *b, const struct page_ctx *c,
 			    "<button type=\"button\" class=\"btn btn-small btn-secondary\" "
 			    "id=\"grain-log-button\" aria-controls=\"grain-log\" aria-expanded=\"false\""
 			    " title=\"Console log\">%r<span class=\"label\">Console log</span></button>"
-			    "<button type=\"button\" class=\"btn btn-small btn-danger\" "
+			    "<a class=\"btn btn-small btn-secondary\" id=\"grain-backup\" "
+			    "href=\"/api/v1/grains/%u/backup\" download title=\"Download a backup (the "
+			    "grain stops for a moment)\">%r<span class=\"label\">Download backup</span>"
+			    "</a><button type=\"button\" class=\"btn btn-small btn-danger\" "
 			    "id=\"grain-trash\" title=\"Move to trash\">%r<span class=\"label\">Move "
-			    "to trash</span></button>", ICON_LOG, ICON_TRASH);
+			    "to trash</span></button>", ICON_LOG, g->id, ICON_DOWNLOAD, ICON_TRASH);
 	html_printf(b, "</div></header>\n");
 }
 

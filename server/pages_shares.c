@@ -35,14 +35,15 @@ void page_share_dialog(struct buf *b, const struct page_ctx *c, const struct pag
 			    v->share_error);
 	if (v->share_url) {
 		html_printf(b, "<div class=\"field\"><label for=\"share-url\">The new link (copy it "
-			       "now: it is shown only once)</label><input id=\"share-url\" readonly "
+			       "now: it is shown only once)</label><input type=\"text\" id=\"share-url\" readonly "
 			       "value=\"%s\"></div>", v->share_url);
 	}
 	page_form_open(b, c, "/grain/%s/shares", v->g->id);
 	html_printf(b, "<div id=\"share-form\">");
 	role_select(b, "share-role", v->role_names, v->role_titles, v->nroles, v->default_role);
 	html_printf(b, "<div class=\"field\"><label for=\"share-label\">Label <span class=\"muted\">"
-		       "(who it is for)</span></label><input id=\"share-label\" name=\"label\" "
+		       "(who it is for)</span></label><input type=\"text\" id=\"share-label\" "
+		       "name=\"label\" "
 		       "maxlength=\"%d\" autocomplete=\"off\"></div><button type=\"submit\" "
 		       "class=\"btn\" id=\"share-create\">Create link</button></div></form>"
 		       "<p class=\"small\"><a id=\"share-access\" href=\"/grain/%s/access\">Who has "
@@ -166,7 +167,8 @@ static void device_form(struct buf *b, const struct page_ctx *c, const struct pa
 		role_select(b, "device-role", a->role_names, a->role_titles, a->nroles,
 			    a->default_role);
 		html_printf(b, "<div class=\"field\"><label for=\"device-label\">Label</label><input "
-			       "id=\"device-label\" name=\"label\" maxlength=\"%d\" autocomplete=\"off\" "
+			       "type=\"text\" id=\"device-label\" name=\"label\" maxlength=\"%d\" "
+			       "autocomplete=\"off\" "
 			       "placeholder=\"e.g. My phone\"></div><button type=\"submit\" class=\"btn\" "
 			       "id=\"device-create\">Connect a device</button></div></form>",
 			    SHARE_LABEL_MAX);

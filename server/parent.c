@@ -20,10 +20,13 @@
 #include "ev.h"
 #include "log.h"
 #include "parent.h"
+#include "parent_backup.h"
 #include "parent_launch.h"
 #include "parent_tls.h"
 #include "privsep.h"
 #include "util.h"
+
+#define PARENT_JOBS_MAX 8   // backup and restore jobs at once
 
 struct parent {
 	const struct config *cfg;
@@ -33,6 +36,8 @@ struct parent {
 	int front_status;
 	struct grain_proc *procs;   // running grains
 	size_t nprocs, capprocs;
+	struct parent_job jobs[PARENT_JOBS_MAX];   // backups and restores in progress
+	size_t njobs;
 	pid_t acme;                 // the ACME worker (0: none running)
 	struct ev_timer acme_timer; // restarts it after a crash
 };
@@ -48,6 +53,15 @@ static struct grain_proc *find_proc(struct parent *p, const char *grain)
 	for (size_t i = 0; i < p->nprocs; i++)
 		if (strcmp(p->procs[i].grain, grain) == 0)
 			return &p->procs[i];
+	return NULL;
+}
+
+// A job that holds the grain still: its backup or restore, or a whole server's backup.
+static const struct parent_job *job_on(const struct parent *p, const char *grain)
+{
+	for (size_t i = 0; i < p->njobs; i++)
+		if (p->jobs[i].kind == JOB_SERVER_BACKUP || strcmp(p->jobs[i].grain, grain) == 0)
+			return &p->jobs[i];
 	return NULL;
 }
 
@@ -85,6 +99,12 @@ static int allocate_uid(struct parent *p, uid_t *out)
 	if (!used)
 		return -1;
 	int r = parent_scan_uids(path, (uid_t)p->cfg->grain_uid_base, used, words * 64);
+	for (size_t k = 0; k < p->njobs; k++) {
+		// A grain being restored has no var/ yet; its uid is taken all the same.
+		size_t i = (size_t)(p->jobs[k].uid - (uid_t)p->cfg->grain_uid_base);
+		if (p->jobs[k].kind == JOB_GRAIN_RESTORE && i < words * 64)
+			used[i / 64] |= 1ull << (i % 64);
+	}
 	for (size_t i = 0; r == 0 && i < words * 64 && i < n; i++)
 		if (!(used[i / 64] & (1ull << (i % 64)))) {
 			*out = (uid_t)(p->cfg->grain_uid_base + (long)i);
@@ -124,6 +144,10 @@ static void grain_start(struct parent *p, const struct priv_msg *m)
 	uid_t uid;
 	if (find_proc(p, m->grain)) {
 		reply(p, m, EBUSY, "the grain is running already", -1);
+		return;
+	}
+	if (job_on(p, m->grain)) {
+		reply(p, m, EBUSY, "a backup of the grain is being made; try again in a moment", -1);
 		return;
 	}
 	if (grain_uid(p, m->grain, &uid) < 0) {
@@ -174,8 +198,9 @@ static void grain_stop(struct parent *p, const struct priv_msg *m)
 static void grain_destroy(struct parent *p, const struct priv_msg *m)
 {
 	struct grain_proc *g = find_proc(p, m->grain);
-	if (g) {
-		reply(p, m, EBUSY, "the grain is still running; stop it first", -1);
+	if (g || job_on(p, m->grain)) {
+		reply(p, m, EBUSY, g ? "the grain is still running; stop it first"
+				     : "a backup of the grain is being made", -1);
 		return;
 	}
 	char dir[PATH_MAX];
@@ -228,6 +253,76 @@ static void pkg_remove(struct parent *p, const struct priv_msg *m)
 	reply(p, m, r < 0 ? EIO : 0, NULL, -1);
 }
 
+static struct parent_job *job_slot(struct parent *p, const struct priv_msg *m)
+{
+	if (p->njobs == PARENT_JOBS_MAX) {
+		reply(p, m, EBUSY, "too many backups at once; try again in a moment", -1);
+		return NULL;
+	}
+	return &p->jobs[p->njobs];
+}
+
+static void job_started(struct parent *p, const struct priv_msg *m, int r, const char *err)
+{
+	if (r < 0) {
+		log_err("parent: backup job for %s: %s", m->grain[0] ? m->grain : "the server", err);
+		reply(p, m, EIO, err, -1);
+		return;
+	}
+	p->jobs[p->njobs].req_id = m->id;
+	p->njobs++;
+}
+
+static void grain_backup(struct parent *p, const struct priv_msg *m, int fd)
+{
+	char err[512];
+	struct parent_job *j;
+	if (fd < 0 || find_proc(p, m->grain) || job_on(p, m->grain)) {
+		reply(p, m, fd < 0 ? EINVAL : EBUSY, fd < 0 ? "no metadata passed"
+				     : "the grain is running or being backed up; try again", -1);
+		return;
+	}
+	if (!(j = job_slot(p, m)))
+		return;
+	job_started(p, m, parent_job_grain_backup(p->cfg, m->grain, fd, j, err, sizeof(err)), err);
+}
+
+static void grain_restore(struct parent *p, const struct priv_msg *m, int fd)
+{
+	char err[512];
+	uid_t uid;
+	struct parent_job *j;
+	if (fd < 0) {
+		reply(p, m, EINVAL, "no backup file passed", -1);
+		return;
+	}
+	if (!(j = job_slot(p, m)))
+		return;
+	if (allocate_uid(p, &uid) < 0) {
+		reply(p, m, ENOSPC, "no free grain uid left", -1);
+		return;
+	}
+	job_started(p, m, parent_job_grain_restore(p->cfg, m->grain, uid, fd, j, err, sizeof(err)),
+		    err);
+}
+
+// Every grain stops first (they start again on their next request) and stays stopped
+// until the backup is written.
+static void server_backup(struct parent *p, const struct priv_msg *m, int fd)
+{
+	char err[512];
+	struct parent_job *j;
+	if (fd < 0) {
+		reply(p, m, EINVAL, "no store snapshot passed", -1);
+		return;
+	}
+	if (!(j = job_slot(p, m)))
+		return;
+	while (p->nprocs)
+		notify_exit(p, &p->procs[0], parent_stop(&p->procs[0], 0));
+	job_started(p, m, parent_job_server_backup(p->cfg, fd, j, err, sizeof(err)), err);
+}
+
 static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)events;
@@ -244,7 +339,8 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	// Every request but an install names a valid grain id; priv_recv checked its form.
-	bool needs_grain = m.type >= PRIV_GRAIN_CREATE && m.type <= PRIV_GRAIN_LOG;
+	bool needs_grain = (m.type >= PRIV_GRAIN_CREATE && m.type <= PRIV_GRAIN_LOG) ||
+			   m.type == PRIV_GRAIN_BACKUP || m.type == PRIV_GRAIN_RESTORE;
 	if (needs_grain && !m.grain[0]) {
 		reply(p, &m, EINVAL, "no grain named", -1);
 	} else if (m.type == PRIV_GRAIN_CREATE) {
@@ -263,6 +359,12 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		pkg_install(p, &m, mfd);
 	} else if (m.type == PRIV_PKG_REMOVE) {
 		pkg_remove(p, &m);
+	} else if (m.type == PRIV_GRAIN_BACKUP) {
+		grain_backup(p, &m, mfd);
+	} else if (m.type == PRIV_GRAIN_RESTORE) {
+		grain_restore(p, &m, mfd);
+	} else if (m.type == PRIV_SERVER_BACKUP) {
+		server_backup(p, &m, mfd);
 	} else if (m.type == PRIV_TLS_BUNDLE) {
 		parent_tls_answer(p->cfg, p->sock, &m);
 	} else {
@@ -282,7 +384,9 @@ static void acme_start(struct ev_loop *loop, void *arg)
 		return;
 	}
 	if (pid == 0) {
-		close(p->sock);
+		// Nothing of the parent's (the front's channel, jobs' files) goes along.
+		int none[1] = {-1};
+		util_close_except(none, 1);
 		_exit(acme_worker_main(p->cfg));
 	}
 	p->acme = pid;
@@ -301,6 +405,25 @@ static void reap(struct parent *p)
 		p->front = 0;
 		p->front_status = status;
 		ev_stop(p->loop);
+	}
+	for (size_t i = 0; i < p->njobs;) {
+		struct parent_job *j = &p->jobs[i];
+		if (waitpid(j->pid, &status, WNOHANG) != j->pid) {
+			i++;
+			continue;
+		}
+		struct priv_msg req = {.id = j->req_id};
+		snprintf(req.grain, sizeof(req.grain), "%s", j->grain);
+		struct priv_msg r = {0};
+		int fd = parent_job_finish(p->cfg, j, status, &r);
+		log_info("parent: %s %s %s%s%s", j->kind == JOB_GRAIN_RESTORE ? "restore of grain"
+						 : j->kind == JOB_GRAIN_BACKUP ? "backup of grain"
+									       : "server backup",
+			 j->grain, r.status ? "failed: " : "done", r.text, "");
+		reply(p, &req, r.status, r.text, fd);
+		if (fd >= 0)
+			close(fd);
+		*j = p->jobs[--p->njobs];
 	}
 	// Grains are reaped by their sandbox (it also removes their cgroups).
 	for (size_t i = 0; i < p->nprocs;) {

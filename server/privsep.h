@@ -18,6 +18,12 @@ enum priv_type {
 	PRIV_PKG_INSTALL,      // fd of an uploaded .spk: verify and unpack; reply text = app id,
 	                       // value = version, action = 1 when it was unpacked before
 	PRIV_PKG_REMOVE,       // package: delete its unpacked tree
+	PRIV_GRAIN_BACKUP,     // grain (stopped), fd: a pipe holding its metadata JSON; the
+	                       // reply carries a read-only fd of the finished backup file
+	PRIV_GRAIN_RESTORE,    // grain (a new id), fd: an uploaded backup; unpacks it as the new
+	                       // grain's /var under a fresh uid
+	PRIV_SERVER_BACKUP,    // fd: a snapshot of the store; stops every grain, and the reply
+	                       // carries a read-only fd of a backup of the whole server
 	PRIV_TLS_BUNDLE,       // value = the stamp held: reply value = current stamp, and when
 	                       // it differs, a memfd holding the keys and chains (tls.h)
 	// parent -> front

@@ -116,6 +116,8 @@ int sharing_open(struct web_req *w, const char *grain, const char *share, struct
 	if (grainmgr_session_new(s, grain, w->logged_in ? &w->user : NULL, share, a->perms, "/",
 				 url, urlsz) < 0)
 		return -1;
+	// The browser asks for the frame only after the page arrives: start the grain now.
+	grainmgr_prestart(s, grain);
 	// The log is for the owner to read; failing to write it must not lock people out.
 	if (access_log_add(s->store, grain, caller(w), share, a->role, via_name(a->via), w->now) < 0)
 		log_err("sharing_open: grain %s: the visit could not be logged", grain);

@@ -18,6 +18,7 @@
 #include "shell_impl.h"
 #include "store.h"
 #include "tls.h"
+#include "util.h"
 #include "web.h"
 
 #define FIELD_MAX 1100   // a form field, decoded: past the longest password allowed
@@ -141,23 +142,10 @@ struct lists {
 	const struct server *srv;
 };
 
-// Room for one more element of size sz in p (holding n of *cap): p itself, a larger copy
-// (*cap updated), or NULL when out of memory (p is still valid then).
-static void *grow(void *p, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return p;
-	size_t c = *cap ? *cap * 2 : 16;
-	void *q = realloc(p, c * sz);
-	if (q)
-		*cap = c;
-	return q;
-}
-
 static int collect_app(const struct app_info *a, void *arg)
 {
 	struct lists *l = arg;
-	struct page_app *p = grow(l->apps, l->napps, &l->capps, sizeof(*p));
+	struct page_app *p = util_grow(l->apps, l->napps, &l->capps, sizeof(*p));
 	if (!p)
 		return -1;
 	l->apps = p;
@@ -168,7 +156,7 @@ static int collect_app(const struct app_info *a, void *arg)
 static int collect_grain(const struct grain_info *g, void *arg)
 {
 	struct lists *l = arg;
-	struct page_grain *p = grow(l->grains, l->ngrains, &l->cgrains, sizeof(*p));
+	struct page_grain *p = util_grow(l->grains, l->ngrains, &l->cgrains, sizeof(*p));
 	if (!p)
 		return -1;
 	l->grains = p;
@@ -180,7 +168,7 @@ static int collect_grain(const struct grain_info *g, void *arg)
 static int collect_shared(const struct grain_info *g, void *arg)
 {
 	struct lists *l = arg;
-	struct page_grain *p = grow(l->shared, l->nshared, &l->cshared, sizeof(*p));
+	struct page_grain *p = util_grow(l->shared, l->nshared, &l->cshared, sizeof(*p));
 	if (!p)
 		return -1;
 	l->shared = p;

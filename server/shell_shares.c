@@ -12,6 +12,7 @@
 #include "server.h"
 #include "sharing.h"
 #include "shell_impl.h"
+#include "util.h"
 #include "web.h"
 
 #define ACCESS_LOG_SHOWN 200
@@ -164,24 +165,13 @@ struct access_lists {
 	size_t nlog, clog;
 };
 
-static void *grow(void *p, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return p;
-	size_t c = *cap ? *cap * 2 : 16;
-	void *q = realloc(p, c * sz);
-	if (q)
-		*cap = c;
-	return q;
-}
-
 static int collect_share(const struct share_info *sh, void *arg)
 {
 	struct access_lists *l = arg;
 	bool dev = sh->kind == SHARE_DEVICE;
 	struct share_info **arr = dev ? &l->devices : &l->links;
 	size_t *n = dev ? &l->ndevices : &l->nlinks, *cap = dev ? &l->cdevices : &l->clinks;
-	struct share_info *p = grow(*arr, *n, cap, sizeof(*p));
+	struct share_info *p = util_grow(*arr, *n, cap, sizeof(*p));
 	if (!p)
 		return -1;
 	*arr = p;
@@ -192,7 +182,7 @@ static int collect_share(const struct share_info *sh, void *arg)
 static int collect_user(const struct grant_info *g, void *arg)
 {
 	struct access_lists *l = arg;
-	struct grant_info *p = grow(l->users, l->nusers, &l->cusers, sizeof(*p));
+	struct grant_info *p = util_grow(l->users, l->nusers, &l->cusers, sizeof(*p));
 	if (!p)
 		return -1;
 	l->users = p;
@@ -203,7 +193,7 @@ static int collect_user(const struct grant_info *g, void *arg)
 static int collect_log(const struct access_entry *e, void *arg)
 {
 	struct access_lists *l = arg;
-	struct access_entry *p = grow(l->log, l->nlog, &l->clog, sizeof(*p));
+	struct access_entry *p = util_grow(l->log, l->nlog, &l->clog, sizeof(*p));
 	if (!p)
 		return -1;
 	l->log = p;

@@ -252,6 +252,10 @@ uint64_t web_body_limit(const struct server *s, const struct http_request *req, 
 		*spool = true;
 		return (uint64_t)s->cfg.max_package_mb << 20;
 	}
+	if (req->method == HTTP_POST && strcmp(req->path, "/api/v1/grains/restore") == 0) {
+		*spool = true;
+		return (uint64_t)s->cfg.max_backup_mb << 20;
+	}
 	return (uint64_t)s->cfg.max_body_bytes;
 }
 

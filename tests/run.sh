@@ -12,7 +12,8 @@
 #
 # Environment: SILO_BINS (space-separated servers to test; default build/silo and
 # build/debug/silo), PYTHON (default python3), TEST_FILTER (run only programs whose path
-# contains it), UNIT_TIMEOUT / INTEGRATION_TIMEOUT (seconds per program).
+# contains it), UNIT_TIMEOUT / INTEGRATION_TIMEOUT / QEMU_TIMEOUT (seconds per program),
+# SILO_QEMU=0 (skip booting the image in qemu).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -117,6 +118,17 @@ for bin in $bins; do
       "$integration_timeout" "$py" "$t"
   done
 done
+
+# --- qemu: the appliance image booted (the fast subset; `make qemu-check` runs the matrix) ---
+qemu_scenario=qemu-tests/scenarios/first_boot.txt
+if [ "${SILO_QEMU:-1}" != 0 ] && selected "$qemu_scenario"; then
+  if [ ! -f build/silo.img ]; then
+    missing "qemu: first_boot" "build/silo.img was not built (make image)"
+  else
+    run_program "qemu: first_boot (silo.img, bios)" "$logs/qemu.first_boot.log" \
+      "${QEMU_TIMEOUT:-1200}" "$py" qemu-tests/run.py --image build/silo.img "$qemu_scenario"
+  fi
+fi
 
 echo
 if [ "$failed" -gt 0 ]; then

@@ -324,6 +324,65 @@
 		});
 	}
 
+	// Home: restore a grain from its backup file; the new grain opens when it is there.
+	var restoreInput = document.getElementById('restore-upload');
+	if (restoreInput)
+		restoreForm(restoreInput);
+
+	function restoreForm(input) {
+		var button = document.getElementById('restore-button');
+		var status = document.getElementById('restore-status');
+		var progress = document.getElementById('restore-progress');
+
+		function done(kind, msg) {
+			progress.hidden = true;
+			busy(button, false);
+			input.disabled = false;
+			show(status, msg, kind);
+		}
+
+		function answered(xhr) {
+			var data = {};
+			try { data = JSON.parse(xhr.responseText) || {}; } catch (e) { data = {}; }
+			if (xhr.status === 201 && data.grain_id) {
+				window.location.href = '/grain/' + encodeURIComponent(data.grain_id);
+				return;
+			}
+			if (xhr.status === 413)
+				return done('error', 'That file is larger than this server accepts for a backup.');
+			done('error', data.error ? sentence(data.error) : 'The restore failed (error ' + xhr.status + ').');
+		}
+
+		button.addEventListener('click', function () {
+			var file = input.files && input.files[0];
+			if (!file) {
+				show(status, 'Choose a .silo-backup file first.', 'error');
+				input.focus();
+				return;
+			}
+			var xhr = new XMLHttpRequest();
+			input.disabled = true;
+			busy(button, true, 'Restoring\u2026');
+			progress.value = 0;
+			progress.hidden = false;
+			show(status, 'Uploading ' + file.name + '\u2026', 'busy');
+			xhr.open('POST', '/api/v1/grains/restore');
+			if (csrfMeta)
+				xhr.setRequestHeader('X-CSRF-Token', csrfMeta.content);
+			xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+			xhr.upload.addEventListener('progress', function (ev) {
+				if (!ev.lengthComputable)
+					return;
+				progress.value = Math.round(100 * ev.loaded / ev.total);
+				if (ev.loaded === ev.total)
+					show(status, 'Checking and unpacking the backup\u2026', 'busy');
+			});
+			xhr.addEventListener('load', function () { answered(xhr); });
+			xhr.addEventListener('error', function () { done('error', OFFLINE); });
+			xhr.send(file);
+		});
+	}
+
 	// A grain open: rename in place, its console log, the trash.
 	// Renaming, the log and the trash are the owner's; others only see the grain.
 	var grainBar = document.querySelector('.grain-bar[data-grain][data-owner]');

@@ -83,10 +83,13 @@ int main(int argc, char **argv)
 	};
 	parse_args(argc, argv, &b);
 	check_wire_fd();
-	// Buffers of 32 KiB and more (a window of request body, the wire's output) get their own
-	// mappings, returned to the kernel when freed, so a burst does not leave the heap large.
+#ifdef M_MMAP_THRESHOLD
+	// glibc (the sanitizer build): buffers of 32 KiB and more (a window of request body, the
+	// wire's output) get their own mappings, returned to the kernel when freed, so a burst
+	// does not leave the heap large. musl's allocator (the shipped bridge) does so itself.
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024);
+#endif
 	// Outside a pid namespace (tests, development) orphans still come to us to be reaped.
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		die_errno("prctl(PR_SET_CHILD_SUBREAPER)");
