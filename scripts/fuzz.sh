@@ -35,6 +35,7 @@ sources() {
 		-ljansson -llzma ;;
 	fuzz_http_resp) echo server/http_resp.c server/buf.c ;;
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
+	fuzz_token_header) echo server/token.c server/log.c -lsodium ;;
 	fuzz_dhcp) echo init/dhcp.c ;;
 	fuzz_gpt) echo init/gpt.c ;;
 	fuzz_acme_json) echo server/acme_json.c server/challenge.c server/response.c server/http.c \
