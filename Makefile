@@ -172,6 +172,7 @@ bench: $(PROGS) $(APPS)
 	bench/bench.sh
 	bench/bench_grains.sh
 	bench/bench_share.py
+	bench/bench_tls.sh
 
 clean:
 	rm -rf $(B)/obj $(B)/dobj $(B)/mobj $(B)/gen $(B)/tests $(B)/debug $(B)/fuzz $(B)/apps $(PROGS) $(LIB) \

@@ -38,6 +38,11 @@ sources() {
 	fuzz_token_header) echo server/token.c server/log.c -lsodium ;;
 	fuzz_dhcp) echo init/dhcp.c ;;
 	fuzz_gpt) echo init/gpt.c ;;
+	fuzz_acme_json) echo server/acme_json.c server/challenge.c server/response.c server/http.c \
+		server/buf.c server/util.c server/log.c -ljansson ;;
+	fuzz_dyndns) echo server/dyndns_reply.c ;;
+	fuzz_tls) echo server/tls.c server/tlscert.c server/parent_client.c server/privsep.c \
+		server/ev.c server/log.c server/util.c -lmbedtls -lmbedx509 -lmbedcrypto -lsodium ;;
 	*) return 1 ;;
 	esac
 }

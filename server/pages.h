@@ -106,7 +106,16 @@ void page_invite(struct buf *b, const struct page_ctx *c, const char *token, con
 // The admin page /admin: users (with a disable/enable form posting to
 // /admin/users/ID/disable or /enable), and "Create invitation" posting to /admin/invites.
 // invite_url: a freshly made invitation link to show once, or NULL.
-void page_admin(struct buf *b, const struct page_ctx *c, const struct user *users, size_t n,
+// The admin page's HTTPS card: the certificate people can check, and ACME's progress.
+struct page_https {
+	const char *fingerprint;   // SHA-256 of the served certificate; "" without TLS
+	const char *acme_state;    // "" when ACME is off
+	const char *acme_error;    // the last error, "" when none
+	const char *acme_names;
+	int64_t acme_not_after;    // unix time; 0 when no certificate was issued yet
+};
+void page_admin(struct buf *b, const struct page_ctx *c, const struct page_https *https,
+		const struct user *users, size_t n,
 		const char *invite_url);
 
 // The account page /account: change nothing yet but API tokens: list (label, created, last

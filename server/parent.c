@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "acme_worker.h"
 #include "cgroup.h"
 #include "config.h"
 #include "ev.h"
@@ -21,6 +22,7 @@
 #include "parent.h"
 #include "parent_backup.h"
 #include "parent_launch.h"
+#include "parent_tls.h"
 #include "privsep.h"
 #include "util.h"
 
@@ -36,6 +38,8 @@ struct parent {
 	size_t nprocs, capprocs;
 	struct parent_job jobs[PARENT_JOBS_MAX];   // backups and restores in progress
 	size_t njobs;
+	pid_t acme;                 // the ACME worker (0: none running)
+	struct ev_timer acme_timer; // restarts it after a crash
 };
 
 static void path_of(const struct parent *p, char *out, size_t outsz, const char *grain,
@@ -361,6 +365,8 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		grain_restore(p, &m, mfd);
 	} else if (m.type == PRIV_SERVER_BACKUP) {
 		server_backup(p, &m, mfd);
+	} else if (m.type == PRIV_TLS_BUNDLE) {
+		parent_tls_answer(p->cfg, p->sock, &m);
 	} else {
 		reply(p, &m, EINVAL, "unknown request", -1);
 	}
@@ -368,9 +374,33 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		close(mfd);
 }
 
+static void acme_start(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct parent *p = arg;
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("parent: cannot start the ACME worker: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		// Nothing of the parent's (the front's channel, jobs' files) goes along.
+		int none[1] = {-1};
+		util_close_except(none, 1);
+		_exit(acme_worker_main(p->cfg));
+	}
+	p->acme = pid;
+}
+
 static void reap(struct parent *p)
 {
 	int status;
+	if (p->acme > 0 && waitpid(p->acme, &status, WNOHANG) == p->acme) {
+		// It only ends by crashing or failing to start: try again in a minute.
+		log_err("parent: the ACME worker ended (status %d); restarting it in 60s", status);
+		p->acme = 0;
+		ev_timer_set(p->loop, &p->acme_timer, 60 * 1000, acme_start, p);
+	}
 	if (p->front > 0 && waitpid(p->front, &status, WNOHANG) == p->front) {
 		p->front = 0;
 		p->front_status = status;
@@ -439,8 +469,15 @@ int parent_main(const struct config *c, int sock, pid_t front)
 	if (swept)
 		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
+	if (acme_worker_wanted(c))
+		acme_start(p.loop, &p);
 	if (p.front)
 		ev_run(p.loop);
+	ev_timer_cancel(p.loop, &p.acme_timer);
+	if (p.acme > 0) {
+		kill(p.acme, SIGTERM);
+		waitpid(p.acme, NULL, 0);
+	}
 	// The front is gone: every grain gets a moment to save its work, then goes.
 	for (size_t i = 0; i < p.nprocs; i++)
 		parent_stop(&p.procs[i], 2000);

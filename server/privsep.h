@@ -24,6 +24,8 @@ enum priv_type {
 	                       // grain's /var under a fresh uid
 	PRIV_SERVER_BACKUP,    // fd: a snapshot of the store; stops every grain, and the reply
 	                       // carries a read-only fd of a backup of the whole server
+	PRIV_TLS_BUNDLE,       // value = the stamp held: reply value = current stamp, and when
+	                       // it differs, a memfd holding the keys and chains (tls.h)
 	// parent -> front
 	PRIV_REPLY = 100,
 	PRIV_GRAIN_EXITED,     // grain: its sandbox ended; value = wait status
