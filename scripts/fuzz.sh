@@ -41,6 +41,7 @@ sources() {
 	fuzz_acme_json) echo server/acme_json.c server/challenge.c server/response.c server/http.c \
 		server/buf.c server/util.c server/log.c -ljansson ;;
 	fuzz_dyndns) echo server/dyndns_reply.c ;;
+	fuzz_dnsq) echo server/dnsq.c server/config.c "$out/gen/default_conf.c" ;;
 	fuzz_tls) echo server/tls.c server/tlscert.c server/parent_client.c server/privsep.c \
 		server/ev.c server/log.c server/util.c -lmbedtls -lmbedx509 -lmbedcrypto -lsodium ;;
 	*) return 1 ;;

@@ -49,7 +49,7 @@ struct worker {
 
 bool acme_worker_wanted(const struct config *c)
 {
-	return c->dyndns_url[0] || (c->acme_directory[0] && c->nacme_domain);
+	return (c->dyndns_url[0] && c->dyndns_name[0]) || (c->acme_directory[0] && c->nacme_domain);
 }
 
 // DNS-01 through the dynamic DNS service, for the name it holds (and its wildcard).
@@ -272,7 +272,7 @@ int acme_worker_main(const struct config *c)
 	w.cfg = c;
 	util_path(w.dir, sizeof(w.dir), "%s/tls/acme", c->data);
 	util_path(w.challenges, sizeof(w.challenges), "%s/challenges", w.dir);
-	if ((w.dyn = c->dyndns_url[0] != '\0')) {
+	if ((w.dyn = c->dyndns_url[0] && c->dyndns_name[0])) {
 		// NAME.ZONE and *.NAME.ZONE: a wildcard is only ever proved over DNS-01.
 		// config.c keeps the zone short enough for "*." NAME "." ZONE to be a DNS name.
 		snprintf(w.dyn_host, sizeof(w.dyn_host), "%.20s.%.230s", c->dyndns_name, c->dyndns_zone);

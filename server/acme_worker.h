@@ -5,7 +5,7 @@
 struct config;
 
 #include <stdbool.h>
-// true when the config asks for ACME names or a dynamic DNS name.
+// true when the config asks for ACME names or a dynamic DNS name (URL and name).
 bool acme_worker_wanted(const struct config *c);
 // Runs in the forked child: drops to the worker's uid and never returns while it works;
 // returns an exit status when it cannot start.

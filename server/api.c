@@ -8,13 +8,11 @@
 #include <jansson.h>
 
 #include "access.h"
-#include "acme_status.h"
 #include "api.h"
 #include "jsonbody.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
-#include "tls.h"
 #include "version.h"
 #include "web.h"
 
@@ -333,26 +331,7 @@ static void delete_token(struct web_req *w, struct http_response *r)
 		resp_json(r, 200, json_object());
 }
 
-// HTTPS state for administrators: the certificate to check and ACME's progress.
-static void get_https(struct web_req *w, struct http_response *r)
-{
-	if (!api_need_admin(w, r))
-		return;
-	char host[256];
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(w->srv->shell_host, ":"), w->srv->shell_host);
-	const char *fp = tls_fingerprint(w->srv, host);
-	struct acme_status st;
-	json_t *acme = json_null();
-	if (w->srv->cfg.acme_directory[0] && acme_status_read(w->srv->cfg.data, &st) == 0)
-		acme = json_pack("{s:s,s:s,s:s,s:I,s:I}", "state", st.state, "error", st.error,
-				 "names", st.names, "not_after", (json_int_t)st.not_after, "next",
-				 (json_int_t)st.next);
-	resp_json(r, 200, json_pack("{s:b,s:s?,s:o}", "tls", fp[0] != '\0', "fingerprint",
-				    fp[0] ? fp : NULL, "acme", acme));
-}
-
 static const struct web_route routes[] = {
-	{HTTP_GET, "/api/v1/https", get_https},
 	{HTTP_GET, "/api/v1/status", get_status},
 	{HTTP_POST, "/api/v1/setup", post_setup},
 	{HTTP_POST, "/api/v1/login", post_login},
@@ -374,5 +353,6 @@ bool api_route(struct web_req *w, struct http_response *r)
 		return true;
 	// Backups first: POST /api/v1/grains/restore would match the grains' /api/v1/grains/*
 	// (with other methods) and get a 405.
-	return api_backup_route(w, r) || api_grains_route(w, r) || api_shares_route(w, r);
+	return api_https_route(w, r) || api_backup_route(w, r) || api_grains_route(w, r) ||
+	       api_shares_route(w, r);
 }

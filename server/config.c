@@ -28,7 +28,7 @@ static int set_str(char *out, size_t outsz, const char *v)
 }
 
 // A DNS name as a certificate may carry it: labels of [a-z0-9-], at most 253 bytes.
-static bool domain_ok(const char *d)
+bool config_domain_ok(const char *d)
 {
 	size_t n = strlen(d), label = 0;
 	if (!n || n > CONFIG_MAX_DOMAIN || d[0] == '.' || d[n - 1] == '.' || d[0] == '-')
@@ -52,7 +52,7 @@ static int add_item(struct config *c, const char *key, const char *tok, char *er
 {
 	bool tls = strcmp(key, "listen_tls") == 0;
 	if (strcmp(key, "acme_domain") == 0) {
-		if (!domain_ok(tok)) {
+		if (!config_domain_ok(tok)) {
 			snprintf(err, errsz, "acme_domain: '%s' is not a lowercase DNS name", tok);
 			return -1;
 		}
@@ -143,7 +143,16 @@ static const struct {
 	{"tls_check_interval", offsetof(struct config, tls_check_interval), 1, 86400},
 	{"acme_retry_max", offsetof(struct config, acme_retry_max), 1, 86400 * 7},
 	{"dyndns_update_interval", offsetof(struct config, dyndns_update_interval), 10, 86400},
+	{"acme_http_port", offsetof(struct config, acme_http_port), 1, 65535},
 };
+
+bool config_dynname_ok(const char *v)
+{
+	size_t n = strlen(v);
+	return n && n <= CONFIG_MAX_DYNNAME &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == n && v[0] != '-' &&
+	       v[n - 1] != '-';
+}
 
 // The dynamic DNS keys. A name is what the service allows (sandcats: up to 20 of
 // [0-9a-z-], not starting or ending with '-'), lowercase here.
@@ -162,15 +171,14 @@ static int set_dyndns(struct config *c, const char *key, const char *v, char *er
 	} else if (strcmp(key, "dyndns_email") == 0) {
 		r = set_str(c->dyndns_email, sizeof(c->dyndns_email), v);
 	} else if (strcmp(key, "dyndns_name") == 0) {
-		if (n > CONFIG_MAX_DYNNAME || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n ||
-		    (n && (v[0] == '-' || v[n - 1] == '-'))) {
+		if (n && !config_dynname_ok(v)) {
 			snprintf(err, errsz, "dyndns_name: '%s' is not up to %d of a-z, 0-9 and '-'", v,
 				 CONFIG_MAX_DYNNAME);
 			return -1;
 		}
 		r = set_str(c->dyndns_name, sizeof(c->dyndns_name), v);
 	} else if (strcmp(key, "dyndns_zone") == 0) {
-		if (n && (!domain_ok(v) || n > CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3)) {
+		if (n && (!config_domain_ok(v) || n > CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3)) {
 			snprintf(err, errsz, "dyndns_zone: '%s' is not a lowercase DNS name of at most "
 				 "%d bytes", v, CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3);
 			return -1;
@@ -210,6 +218,16 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		}
 		if (dir && *value && strncmp(value, "https://", 8)) {
 			snprintf(err, errsz, "acme_directory: '%s' is not an https:// URL", value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "resolver") == 0) {
+		char host[CONFIG_MAX_ADDR];
+		int port;
+		if (set_str(c->resolver, sizeof(c->resolver), value) < 0 ||
+		    (*value && config_split_addr(value, host, sizeof(host), &port) < 0)) {
+			snprintf(err, errsz, "resolver: '%s' is not ADDR:PORT", value);
 			return -1;
 		}
 		return 0;

@@ -3,6 +3,7 @@
 // file, then command-line flags.
 #pragma once
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CONFIG_MAX_LISTEN 8
@@ -41,6 +42,8 @@ struct config {
 	char dyndns_zone[CONFIG_MAX_DOMAIN + 1];
 	char dyndns_email[256];
 	long dyndns_update_interval;                               // seconds
+	long acme_http_port;      // where HTTP-01 validation connects (80); the wizard checks it
+	char resolver[CONFIG_MAX_ADDR];   // DNS server for the wizard's check ("": the system's)
 };
 
 // Fills c with the compiled-in defaults. 0 / -1 (err says why).
@@ -57,6 +60,10 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 int config_add(struct config *c, const char *key, const char *value, char *err, size_t errsz);
 // Splits "HOST:PORT" or "[V6]:PORT" into host (without brackets) and port. 0 / -1.
 int config_split_addr(const char *addr, char *host, size_t hostsz, int *port);
+
+// true for a lowercase DNS name (labels of a-z 0-9 -), and for a dynamic DNS label.
+bool config_domain_ok(const char *d);
+bool config_dynname_ok(const char *v);
 
 // The compiled-in copy of config/silo.conf.
 extern const char config_default_text[];

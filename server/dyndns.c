@@ -98,6 +98,7 @@ static int call(struct dyndns *d, const char *path, const char *form, const char
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	d->status = rc == CURLE_OK ? status : 0;
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	char text[256];
@@ -133,6 +134,15 @@ int dyndns_register(struct dyndns *d)
 	snprintf(form, sizeof(form), "rawHostname=%s&email=%s", d->name, email);
 	free(email);
 	return call(d, "/register", form, "registering the name");
+}
+
+int dyndns_available(struct dyndns *d)
+{
+	char form[128];
+	snprintf(form, sizeof(form), "rawHostname=%s", d->name);
+	if (call(d, "/available", form, "checking the name") == 0)
+		return 0;
+	return d->status == 409 ? 1 : -1;
 }
 
 int dyndns_update(struct dyndns *d)

@@ -16,6 +16,7 @@ struct dyndns {
 	const char *ca_pem;          // an extra CA for the service (NULL: the system's)
 	size_t ca_len;
 	char cert[4200], key[4200];  // the client certificate and key files
+	long status;                 // the last reply's HTTP status (0: none)
 	char err[512];
 };
 
@@ -25,6 +26,9 @@ int dyndns_keys(struct dyndns *d, const char *dir);
 // Claims the name for our key; the service answers success again when it is ours
 // already (so a restart, or a reinstall with the same key, gets it back). 0 / -1.
 int dyndns_register(struct dyndns *d);
+// Asks whether the name is free (silo's addition to the protocol: /available). 0 when it
+// is free or ours already, 1 when another key holds it, -1 on error (d->err).
+int dyndns_available(struct dyndns *d);
 // Points NAME.<zone> and *.NAME.<zone> at the address the service sees us come from.
 int dyndns_update(struct dyndns *d);
 // Sets (value) or clears (NULL) the TXT record _acme-challenge.NAME.<zone>.

@@ -15,6 +15,7 @@
 #include "acme_worker.h"
 #include "auth.h"
 #include "datadir.h"
+#include "https_choice.h"
 #include "front.h"
 #include "grainmgr.h"
 #include "parent.h"
@@ -148,6 +149,7 @@ static int front_main(const struct config *c, const int *lfds, size_t nlfds, int
 	if (server_init(&srv, c, st, lfds, nlfds) < 0 || pc_init(&srv, sock) < 0 ||
 	    (tls_fd >= 0 && tls_init(&srv, tls_fd, tls_stamp) < 0) || grainmgr_init(&srv) < 0)
 		die("cannot start the server (see the messages above)");
+	https_choice_restore(&srv);   // a restart continues the wizard's choice
 	log_info("silo %s serving %s (data %s, store schema %d)", SILO_VERSION, srv.base_url,
 		 c->data, store_schema_version(st));
 	int need = auth_setup_needed(st);
@@ -177,8 +179,9 @@ static int cmd_serve(int argc, char **argv)
 	// HTTPS request carries, and every plain request is redirected away from it.
 	if (c.nlisten_tls && strncmp(c.base_url, "http://", 7) == 0)
 		die("base_url '%s' is plain http while listen_tls is set; use https://", c.base_url);
-	if (c.dyndns_url[0] && (!c.dyndns_name[0] || !c.dyndns_zone[0]))
-		die("dyndns_url needs a name and a zone: --dyndns-name NAME --dyndns-zone ZONE");
+	// The name may also be chosen later, in the setup wizard.
+	if (c.dyndns_url[0] && !c.dyndns_zone[0])
+		die("dyndns_url needs a zone: --dyndns-zone ZONE");
 	if (c.acme_directory[0] && !c.nlisten_tls)
 		die("acme_directory needs HTTPS: add --listen-tls ADDR:PORT");
 	if (c.acme_directory[0] && !c.nlisten)
@@ -188,7 +191,8 @@ static int cmd_serve(int argc, char **argv)
 	uint64_t stamp = 0;
 	if (c.nlisten_tls && (parent_tls_prepare(&c) < 0 || (tls_fd = parent_tls_bundle(&c, &stamp)) < 0))
 		die("cannot set up TLS in %s/tls (see the message above)", c.data);
-	if (acme_worker_wanted(&c) && datadir_prepare_acme(&c) < 0)
+	// The wizard's checks use the directory too, before any name is chosen.
+	if ((c.acme_directory[0] || c.dyndns_url[0]) && datadir_prepare_acme(&c) < 0)
 		die("cannot prepare %s/tls/acme (see the message above)", c.data);
 	int lfds[SERVER_MAX_LISTEN];
 	size_t n;

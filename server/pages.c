@@ -352,8 +352,9 @@ static void page_https_card(struct buf *b, const struct page_https *h)
 			       "</p></section>\n");
 		return;
 	}
-	html_printf(b, "<p>Certificate SHA-256 fingerprint: <code id=\"tls-fp\">%s</code></p>\n",
-		    h->fingerprint);
+	html_printf(b, "<p>Certificate SHA-256 fingerprint: <code id=\"tls-fp\">%s</code></p>\n"
+		       "<p><a class=\"btn btn-secondary\" href=\"/admin/https\">Change how people "
+		       "reach this server</a></p>\n", h->fingerprint);
 	if (h->acme_state[0]) {
 		html_printf(b, "<p>Certificate authority (ACME) for %s: <strong id=\"acme-state\">%s"
 			       "</strong>", h->acme_names, h->acme_state);

@@ -118,6 +118,21 @@ void page_admin(struct buf *b, const struct page_ctx *c, const struct page_https
 		const struct user *users, size_t n,
 		const char *invite_url);
 
+// The HTTPS step of the setup wizard, /admin/https (pages_https.c): three forms posting
+// mode (dyndns, domain, lan), name, op (check, choose) and csrf to /admin/https.
+struct page_https_wizard {
+	const char *fingerprint;   // of the self-signed certificate served for the shell host
+	const char *mode, *name;   // the stored choice ("" when none)
+	const char *host;          // the name the choice makes the server reachable as
+	const char *dyndns_zone;   // "" without a dynamic DNS service
+	bool acme;                 // a certificate authority is configured
+	long http_port;            // where HTTP-01 validation connects
+	const char *acme_state;    // "" when no certificate is being fetched
+	const char *acme_error;
+};
+void page_https_wizard(struct buf *b, const struct page_ctx *c,
+		       const struct page_https_wizard *h);
+
 // The account page /account: change nothing yet but API tokens: list (label, created, last
 // used, revoke form posting to /account/tokens/ID/revoke) and a form posting label to
 // /account/tokens. new_token: a freshly minted token to show once, or NULL.

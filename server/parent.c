@@ -21,12 +21,14 @@
 #include "log.h"
 #include "parent.h"
 #include "parent_backup.h"
+#include "parent_https.h"
 #include "parent_launch.h"
 #include "parent_tls.h"
 #include "privsep.h"
 #include "util.h"
 
 #define PARENT_JOBS_MAX 8   // backup and restore jobs at once
+#define PARENT_CHECKS_MAX 4 // the HTTPS wizard's checks at once
 
 struct parent {
 	const struct config *cfg;
@@ -40,6 +42,8 @@ struct parent {
 	size_t njobs;
 	pid_t acme;                 // the ACME worker (0: none running)
 	struct ev_timer acme_timer; // restarts it after a crash
+	struct config wcfg;         // the worker's: cfg with the wizard's choice applied
+	struct https_check checks[PARENT_CHECKS_MAX];
 };
 
 static void path_of(const struct parent *p, char *out, size_t outsz, const char *grain,
@@ -323,6 +327,45 @@ static void server_backup(struct parent *p, const struct priv_msg *m, int fd)
 	job_started(p, m, parent_job_server_backup(p->cfg, fd, j, err, sizeof(err)), err);
 }
 
+static void acme_start(struct ev_loop *loop, void *arg);
+
+static void https_check(struct parent *p, const struct priv_msg *m)
+{
+	size_t i = 0;
+	while (i < PARENT_CHECKS_MAX && p->checks[i].pid)
+		i++;
+	char err[512];
+	if (i == PARENT_CHECKS_MAX)
+		reply(p, m, EBUSY, "too many checks at once; try again in a moment", -1);
+	else if (parent_https_check_start(p->cfg, m, &p->checks[i], err, sizeof(err)) < 0)
+		reply(p, m, EINVAL, err, -1);
+}
+
+// The wizard's choice: the worker starts again with the chosen names (or stops). Its old
+// status goes, so nobody reads the previous choice's state as this one's.
+static void https_apply(struct parent *p, const struct priv_msg *m)
+{
+	char err[512], path[PATH_MAX];
+	static struct config next;
+	if (parent_https_apply(p->cfg, &next, m->action, m->text, err, sizeof(err)) < 0) {
+		reply(p, m, EINVAL, err, -1);
+		return;
+	}
+	ev_timer_cancel(p->loop, &p->acme_timer);
+	if (p->acme > 0) {
+		kill(p->acme, SIGTERM);
+		waitpid(p->acme, NULL, 0);
+		p->acme = 0;
+	}
+	p->wcfg = next;
+	util_path(path, sizeof(path), "%s/tls/acme/status.json", p->cfg->data);
+	unlink(path);
+	if (acme_worker_wanted(&p->wcfg))
+		acme_start(p->loop, p);
+	log_info("parent: HTTPS choice %d (%s) applied", m->action, m->text[0] ? m->text : "-");
+	reply(p, m, 0, NULL, -1);
+}
+
 static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)events;
@@ -367,6 +410,10 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		server_backup(p, &m, mfd);
 	} else if (m.type == PRIV_TLS_BUNDLE) {
 		parent_tls_answer(p->cfg, p->sock, &m);
+	} else if (m.type == PRIV_HTTPS_CHECK) {
+		https_check(p, &m);
+	} else if (m.type == PRIV_HTTPS_APPLY) {
+		https_apply(p, &m);
 	} else {
 		reply(p, &m, EINVAL, "unknown request", -1);
 	}
@@ -387,7 +434,7 @@ static void acme_start(struct ev_loop *loop, void *arg)
 		// Nothing of the parent's (the front's channel, jobs' files) goes along.
 		int none[1] = {-1};
 		util_close_except(none, 1);
-		_exit(acme_worker_main(p->cfg));
+		_exit(acme_worker_main(&p->wcfg));
 	}
 	p->acme = pid;
 }
@@ -400,6 +447,15 @@ static void reap(struct parent *p)
 		log_err("parent: the ACME worker ended (status %d); restarting it in 60s", status);
 		p->acme = 0;
 		ev_timer_set(p->loop, &p->acme_timer, 60 * 1000, acme_start, p);
+	}
+	for (size_t i = 0; i < PARENT_CHECKS_MAX; i++) {
+		struct https_check *k = &p->checks[i];
+		if (k->pid && waitpid(k->pid, &status, WNOHANG) == k->pid) {
+			struct priv_msg r;
+			parent_https_check_finish(k, &r);
+			if (priv_send(p->sock, &r, -1) < 0)
+				log_err("parent: cannot answer the front: %s", strerror(errno));
+		}
 	}
 	if (p->front > 0 && waitpid(p->front, &status, WNOHANG) == p->front) {
 		p->front = 0;
@@ -450,7 +506,8 @@ static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
 
 int parent_main(const struct config *c, int sock, pid_t front)
 {
-	struct parent p = {.cfg = c, .sock = sock, .front = front};
+	static struct parent p;
+	p = (struct parent){.cfg = c, .sock = sock, .front = front, .wcfg = *c};
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

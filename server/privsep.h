@@ -26,6 +26,10 @@ enum priv_type {
 	                       // carries a read-only fd of a backup of the whole server
 	PRIV_TLS_BUNDLE,       // value = the stamp held: reply value = current stamp, and when
 	                       // it differs, a memfd holding the keys and chains (tls.h)
+	PRIV_HTTPS_CHECK,      // action = enum https_check_kind, text = the name: the reply
+	                       // says whether it can be used (status 0) or what is wrong
+	PRIV_HTTPS_APPLY,      // action = enum https_mode, text = the name: the certificate
+	                       // worker restarts for the wizard's choice
 	// parent -> front
 	PRIV_REPLY = 100,
 	PRIV_GRAIN_EXITED,     // grain: its sandbox ended; value = wait status

@@ -396,7 +396,8 @@ static void post_setup(struct web_req *w, struct http_response *r)
 	if (res == AUTH_OK) {
 		log_info("setup: admin %s created; setup token spent", u.name);
 		web_server_name_changed();
-		start_session(w, r, &u, "/");
+		// Next step of the wizard: how people will reach the server (when it speaks TLS).
+		start_session(w, r, &u, w->srv->cfg.nlisten_tls ? "/admin/https" : "/");
 		return;
 	}
 	struct view v;
@@ -651,5 +652,5 @@ static const struct web_route routes[] = {
 bool shell_route(struct web_req *w, struct http_response *r)
 {
 	return web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0 ||
-	       shell_shares_route(w, r);
+	       shell_shares_route(w, r) || shell_https_route(w, r);
 }

@@ -106,6 +106,10 @@ class DynDNS:
                 fqdn = f"{name}.{svc.zone}"
                 with svc.lock:
                     owner = svc.names.get(name)
+                    if self.path == "/available":
+                        if owner and owner != fp:
+                            return self.answer(409, f"the name {name} is taken")
+                        return self.answer(200, "yours" if owner else "free")
                     if self.path == "/register":
                         if owner and owner != fp:
                             return self.answer(409, f"the name {name} is taken")
