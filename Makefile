@@ -177,6 +177,7 @@ bench: $(PROGS) $(APPS)
 	bench/bench.sh
 	bench/bench_grains.sh
 	bench/bench_share.py
+	bench/bench_tls.sh
 
 # Power-on to serving of the appliance under qemu TCG (6.12), and the 128 MiB RAM check.
 bench-boot: $(PROGS) $(APPS)

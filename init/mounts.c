@@ -37,7 +37,8 @@ static const struct mnt basic[] = {
 	{ "tmpfs", "/dev/shm", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV, 0 },
 	{ "tmpfs", "/run", "tmpfs", "mode=0755,size=16m", MS_NOSUID | MS_NODEV, 1 },
 	{ "tmpfs", "/tmp", "tmpfs", "mode=1777,size=64m", MS_NOSUID | MS_NODEV, 1 },
-	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC, 1 },
+	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", "favordynmods", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	  1 },
 	{ "tmpfs", "/var/lib/silo", "tmpfs", "mode=0755,size=1m", 0, 0 },   // until the disk
 };
 
@@ -48,7 +49,12 @@ int mounts_basic(void)
 	for (size_t i = 0; i + 1 < sizeof(basic) / sizeof(basic[0]); i++) {
 		const struct mnt *m = &basic[i];
 		mkdir(m->dir, 0755);
-		if (mount(m->src, m->dir, m->type, m->flags, m->opts) < 0 && errno != EBUSY) {
+		int r = mount(m->src, m->dir, m->type, m->flags, m->opts);
+		// favordynmods (6.0+) makes moving processes between cgroups cheap; a kernel
+		// that does not know it refuses the option, and gets the default.
+		if (r < 0 && errno == EINVAL && strcmp(m->type, "cgroup2") == 0)
+			r = mount(m->src, m->dir, m->type, m->flags, NULL);
+		if (r < 0 && errno != EBUSY) {
 			console_errno("mount %s on %s", m->type, m->dir);
 			if (m->required)
 				rc = -1;

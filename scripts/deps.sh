@@ -13,6 +13,7 @@ pkgs=(
   libsodium-dev libmbedtls-dev libsqlite3-dev libjansson-dev libseccomp-dev libcap-dev
   liblzma-dev zlib1g-dev musl-tools
   python3 valgrind wrk nginx procps iproute2 xz-utils bubblewrap
+  pebble openssl curl
   python3-radicale python3-tz python3-caldav
   chromium chromium-driver
   qemu-system-x86 qemu-utils ovmf grub-pc-bin grub-efi-amd64-bin mtools dosfstools fdisk

@@ -353,6 +353,6 @@ bool api_route(struct web_req *w, struct http_response *r)
 		return true;
 	// Backups first: POST /api/v1/grains/restore would match the grains' /api/v1/grains/*
 	// (with other methods) and get a 405.
-	return api_backup_route(w, r) || api_grains_route(w, r) || api_shares_route(w, r) ||
-	       api_system_route(w, r);
+	return api_https_route(w, r) || api_backup_route(w, r) || api_grains_route(w, r) ||
+	       api_shares_route(w, r) || api_system_route(w, r);
 }

@@ -28,3 +28,7 @@ bool api_shares_route(struct web_req *w, struct http_response *r);
 bool api_backup_route(struct web_req *w, struct http_response *r);
 // Power off, reboot and OS updates (api_system.c); false when no route matched.
 bool api_system_route(struct web_req *w, struct http_response *r);
+// The HTTPS endpoints (api_https.c); false when no route matched.
+bool api_https_route(struct web_req *w, struct http_response *r);
+// GET /api/v1/https's object: certificate, ACME progress, the wizard's choice and options.
+json_t *api_https_state(struct web_req *w);

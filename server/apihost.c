@@ -5,7 +5,6 @@
 // permission headers as in a browser.
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
@@ -40,35 +39,6 @@ bool apihost_match(const struct server *s, const char *host, char share[SHARE_ID
 	return *p == '.' && strlen(p + 1) == hl && strcmp(p + 1, s->shell_host) == 0;
 }
 
-// The token of "Bearer <t>" or "Basic base64(<any name>:<t>)" into tok. false when absent
-// or malformed.
-static bool presented_token(const char *auth, char tok[TOKEN_HEX_LEN + 1])
-{
-	if (!auth)
-		return false;
-	if (strncasecmp(auth, "Bearer ", 7) == 0) {
-		if (!token_valid(auth + 7))
-			return false;
-		memcpy(tok, auth + 7, TOKEN_HEX_LEN + 1);
-		return true;
-	}
-	if (strncasecmp(auth, "Basic ", 6) != 0)
-		return false;
-	unsigned char raw[512];
-	size_t n = 0;
-	const char *b64 = auth + 6;
-	if (strlen(b64) > 600 || sodium_base642bin(raw, sizeof(raw) - 1, b64, strlen(b64), NULL, &n,
-						   NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
-		return false;
-	raw[n] = '\0';
-	const char *colon = memchr(raw, ':', n);
-	bool ok = colon && token_valid(colon + 1);
-	if (ok)
-		memcpy(tok, colon + 1, TOKEN_HEX_LEN + 1);
-	sodium_memzero(raw, sizeof(raw));
-	return ok;
-}
-
 static void unauthorized(struct http_response *r, const char *msg)
 {
 	r->status = 401;
@@ -82,7 +52,7 @@ void apihost_handle(struct web_req *w, struct http_response *r, const char *host
 {
 	struct server *s = w->srv;
 	char tok[TOKEN_HEX_LEN + 1], hash[TOKEN_HEX_LEN + 1];
-	if (!presented_token(http_header(w->http, "Authorization"), tok)) {
+	if (!token_from_authorization(http_header(w->http, "Authorization"), tok)) {
 		unauthorized(r, "This address needs a device token: the password (or Bearer token) "
 				"the grain's owner made under \"Who has access\".");
 		return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The server's settings: compiled-in defaults, a config file, then flags.
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,29 +27,91 @@ static int set_str(char *out, size_t outsz, const char *v)
 	return 0;
 }
 
-static int add_listen(struct config *c, const char *v, char *err, size_t errsz)
+// A DNS name as a certificate may carry it: labels of [a-z0-9-], at most 253 bytes.
+bool config_domain_ok(const char *d)
 {
-	char copy[1024];
-	if (set_str(copy, sizeof(copy), v) < 0) {
-		snprintf(err, errsz, "listen: value too long");
+	size_t n = strlen(d), label = 0;
+	if (!n || n > CONFIG_MAX_DOMAIN || d[0] == '.' || d[n - 1] == '.' || d[0] == '-')
+		return false;
+	for (const char *p = d; *p; p++) {
+		if (*p == '.') {
+			if (!label || p[-1] == '-')
+				return false;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int add_item(struct config *c, const char *key, const char *tok, char *err, size_t errsz)
+{
+	bool tls = strcmp(key, "listen_tls") == 0;
+	if (strcmp(key, "acme_domain") == 0) {
+		if (!config_domain_ok(tok)) {
+			snprintf(err, errsz, "acme_domain: '%s' is not a lowercase DNS name", tok);
+			return -1;
+		}
+		if (c->nacme_domain >= CONFIG_MAX_DOMAINS) {
+			snprintf(err, errsz, "acme_domain: more than %d names", CONFIG_MAX_DOMAINS);
+			return -1;
+		}
+		strcpy(c->acme_domain[c->nacme_domain++], tok);
+		return 0;
+	}
+	char host[CONFIG_MAX_ADDR];
+	int port;
+	// listen[] entries hold CONFIG_MAX_ADDR bytes; a host that fits `host` can still
+	// come with brackets, a port and any number of leading zeros.
+	if (strlen(tok) >= CONFIG_MAX_ADDR || config_split_addr(tok, host, sizeof(host), &port) < 0) {
+		snprintf(err, errsz, "%s: '%s' is not ADDRESS:PORT", key, tok);
 		return -1;
 	}
-	for (char *save, *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		char host[CONFIG_MAX_ADDR];
-		int port;
-		// listen[] entries hold CONFIG_MAX_ADDR bytes; a host that fits `host` can still
-		// come with brackets, a port and any number of leading zeros.
-		if (strlen(tok) >= CONFIG_MAX_ADDR ||
-		    config_split_addr(tok, host, sizeof(host), &port) < 0) {
-			snprintf(err, errsz, "listen: '%s' is not ADDRESS:PORT", tok);
-			return -1;
-		}
-		if (c->nlisten >= CONFIG_MAX_LISTEN) {
-			snprintf(err, errsz, "listen: more than %d addresses", CONFIG_MAX_LISTEN);
-			return -1;
-		}
-		strcpy(c->listen[c->nlisten++], tok);
+	size_t *n = tls ? &c->nlisten_tls : &c->nlisten;
+	if (*n >= CONFIG_MAX_LISTEN) {
+		snprintf(err, errsz, "%s: more than %d addresses", key, CONFIG_MAX_LISTEN);
+		return -1;
 	}
+	strcpy(tls ? c->listen_tls[(*n)++] : c->listen[(*n)++], tok);
+	return 0;
+}
+
+static bool is_list(const char *key)
+{
+	return strcmp(key, "listen") == 0 || strcmp(key, "listen_tls") == 0 ||
+	       strcmp(key, "acme_domain") == 0;
+}
+
+int config_add(struct config *c, const char *key, const char *value, char *err, size_t errsz)
+{
+	if (!is_list(key)) {
+		snprintf(err, errsz, "%s is not a list", key);
+		return -1;
+	}
+	return add_item(c, key, value, err, errsz);
+}
+
+static int set_list(struct config *c, const char *key, const char *v, char *err, size_t errsz)
+{
+	char copy[2048];
+	if (set_str(copy, sizeof(copy), v) < 0) {
+		snprintf(err, errsz, "%s: value too long", key);
+		return -1;
+	}
+	// A file's (or the first flag's) list replaces the defaults' list.
+	if (strcmp(key, "listen") == 0)
+		c->nlisten = 0;
+	else if (strcmp(key, "listen_tls") == 0)
+		c->nlisten_tls = 0;
+	else
+		c->nacme_domain = 0;
+	for (char *save, *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+		if (add_item(c, key, tok, err, errsz) < 0)
+			return -1;
 	return 0;
 }
 
@@ -77,7 +140,59 @@ static const struct {
 	{"max_backup_mb", offsetof(struct config, max_backup_mb), 1, 1L << 22},
 	{"max_backup_unpacked_mb", offsetof(struct config, max_backup_unpacked_mb), 1, 1L << 24},
 	{"max_os_update_mb", offsetof(struct config, max_os_update_mb), 1, 256},
+	{"tls_handshake_timeout", offsetof(struct config, tls_handshake_timeout), 1, 600},
+	{"tls_check_interval", offsetof(struct config, tls_check_interval), 1, 86400},
+	{"acme_retry_max", offsetof(struct config, acme_retry_max), 1, 86400 * 7},
+	{"dyndns_update_interval", offsetof(struct config, dyndns_update_interval), 10, 86400},
+	{"acme_http_port", offsetof(struct config, acme_http_port), 1, 65535},
 };
+
+bool config_dynname_ok(const char *v)
+{
+	size_t n = strlen(v);
+	return n && n <= CONFIG_MAX_DYNNAME &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == n && v[0] != '-' &&
+	       v[n - 1] != '-';
+}
+
+// The dynamic DNS keys. A name is what the service allows (sandcats: up to 20 of
+// [0-9a-z-], not starting or ending with '-'), lowercase here.
+static int set_dyndns(struct config *c, const char *key, const char *v, char *err, size_t errsz)
+{
+	size_t n = strlen(v);
+	int r;
+	if (strcmp(key, "dyndns_url") == 0) {
+		r = set_str(c->dyndns_url, sizeof(c->dyndns_url), v);
+		if (!r && n && strncmp(v, "https://", 8) != 0) {
+			snprintf(err, errsz, "dyndns_url: '%s' is not an https:// URL", v);
+			return -1;
+		}
+	} else if (strcmp(key, "dyndns_ca") == 0) {
+		r = set_str(c->dyndns_ca, sizeof(c->dyndns_ca), v);
+	} else if (strcmp(key, "dyndns_email") == 0) {
+		r = set_str(c->dyndns_email, sizeof(c->dyndns_email), v);
+	} else if (strcmp(key, "dyndns_name") == 0) {
+		if (n && !config_dynname_ok(v)) {
+			snprintf(err, errsz, "dyndns_name: '%s' is not up to %d of a-z, 0-9 and '-'", v,
+				 CONFIG_MAX_DYNNAME);
+			return -1;
+		}
+		r = set_str(c->dyndns_name, sizeof(c->dyndns_name), v);
+	} else if (strcmp(key, "dyndns_zone") == 0) {
+		if (n && (!config_domain_ok(v) || n > CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3)) {
+			snprintf(err, errsz, "dyndns_zone: '%s' is not a lowercase DNS name of at most "
+				 "%d bytes", v, CONFIG_MAX_DOMAIN - CONFIG_MAX_DYNNAME - 3);
+			return -1;
+		}
+		r = set_str(c->dyndns_zone, sizeof(c->dyndns_zone), v);
+	} else {
+		snprintf(err, errsz, "unknown setting '%s'", key);
+		return -1;
+	}
+	if (r < 0)
+		snprintf(err, errsz, "%s: value too long", key);
+	return r;
+}
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)
 {
@@ -91,9 +206,32 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		}
 		return 0;
 	}
-	if (strcmp(key, "listen") == 0) {
-		c->nlisten = 0; // a file's listen line replaces the defaults' list
-		return add_listen(c, value, err, errsz);
+	if (is_list(key))
+		return set_list(c, key, value, err, errsz);
+	if (strncmp(key, "dyndns_", 7) == 0)
+		return set_dyndns(c, key, value, err, errsz);
+	if (strcmp(key, "acme_directory") == 0 || strcmp(key, "acme_ca") == 0) {
+		bool dir = key[5] == 'd';
+		if (dir ? set_str(c->acme_directory, sizeof(c->acme_directory), value)
+			: set_str(c->acme_ca, sizeof(c->acme_ca), value)) {
+			snprintf(err, errsz, "%s: value too long", key);
+			return -1;
+		}
+		if (dir && *value && strncmp(value, "https://", 8)) {
+			snprintf(err, errsz, "acme_directory: '%s' is not an https:// URL", value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "resolver") == 0) {
+		char host[CONFIG_MAX_ADDR];
+		int port;
+		if (set_str(c->resolver, sizeof(c->resolver), value) < 0 ||
+		    (*value && config_split_addr(value, host, sizeof(host), &port) < 0)) {
+			snprintf(err, errsz, "resolver: '%s' is not ADDR:PORT", value);
+			return -1;
+		}
+		return 0;
 	}
 	if (strcmp(key, "data") == 0 || strcmp(key, "base_url") == 0 ||
 	    strcmp(key, "password_cost") == 0) {

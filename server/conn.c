@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "response.h"
+#include "tls.h"
 #include "server.h"
 #include "util.h"
 #include "web.h"
@@ -22,7 +23,8 @@
 // C_WAIT: a handler deferred its response (the parent or a grain answers later);
 // C_STREAM: the response head is out and its body follows in chunks;
 // C_RAW: an upgraded connection (WebSocket) whose bytes pass through both ways.
-enum conn_state { C_HEAD, C_BODY, C_WAIT, C_STREAM, C_RAW, C_LINGER };
+// C_HANDSHAKE: a TLS connection before its handshake finished.
+enum conn_state { C_HANDSHAKE, C_HEAD, C_BODY, C_WAIT, C_STREAM, C_RAW, C_LINGER };
 
 #define SPOOL_CHUNK 65536
 #define WAIT_TIMEOUT 300   // seconds a deferred response may take before 504
@@ -42,6 +44,7 @@ struct conn {
 	struct http_chunked chunked;
 	struct http_response resp;
 	struct ev_timer timer;
+	struct ev_defer flush_later;  // streamed output goes out once per batch of events
 	int64_t started_ms;          // first byte of the current request
 	bool closing;                // close (lingering) once out is written
 	bool head_started;
@@ -52,6 +55,8 @@ struct conn {
 	uint64_t body_max;           // this request's body limit
 	bool in_eof;                 // the client shut down its side (C_RAW)
 	bool in_handler;             // web_handle is running for this connection
+	struct tls_conn *tls;        // NULL: plain HTTP
+	struct ev_timer kick;        // reads bytes TLS decrypted that epoll cannot announce
 };
 
 struct conn_wait {
@@ -64,6 +69,7 @@ struct conn_wait {
 	void *input_arg;
 	bool chunked;                // the streamed body is chunk-encoded
 	bool head_only;
+	int64_t length;              // its announced Content-Length, -1: none
 	size_t bytes;                // body bytes streamed, for the log
 };
 
@@ -128,7 +134,7 @@ static void arm(struct conn *c, long seconds)
 	ev_timer_set(c->srv->loop, &c->timer, seconds * 1000, on_timer, c);
 }
 
-void conn_open(struct server *s, int fd, const char *peer)
+void conn_open(struct server *s, int fd, const char *peer, bool tls)
 {
 	struct addr_slot *slot = addr_find(s, peer, false);
 	// Over a cap: no response, the client sees the connection closed and may retry later.
@@ -144,10 +150,17 @@ void conn_open(struct server *s, int fd, const char *peer)
 		close(fd);
 		return;
 	}
-	slot->count++;
 	c->srv = s;
 	c->fd = fd;
 	c->spool_fd = -1;
+	c->state = tls ? C_HANDSHAKE : C_HEAD;
+	if (tls && !(c->tls = tls_conn_new(s, fd))) {
+		log_err("conn_open: no TLS session for %s", peer);
+		free(c);
+		close(fd);
+		return;
+	}
+	slot->count++;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	buf_init(&c->in);
 	buf_init(&c->out);
@@ -155,6 +168,7 @@ void conn_open(struct server *s, int fd, const char *peer)
 	resp_init(&c->resp);
 	if (ev_add(s->loop, fd, EV_READ, on_io, c) < 0) {
 		addr_release(s, peer);
+		tls_conn_free(c->tls);
 		close(fd);
 		free(c);
 		return;
@@ -164,7 +178,8 @@ void conn_open(struct server *s, int fd, const char *peer)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
-	arm(c, s->cfg.idle_timeout);
+	// A handshake has its own deadline: a stalled one holds a slot only this long.
+	arm(c, tls ? s->cfg.tls_handshake_timeout : s->cfg.idle_timeout);
 }
 
 void conn_close(struct conn *c, const char *why)
@@ -172,8 +187,11 @@ void conn_close(struct conn *c, const char *why)
 	(void)why;
 	struct server *s = c->srv;
 	ev_timer_cancel(s->loop, &c->timer);
+	ev_defer_cancel(s->loop, &c->flush_later);
+	ev_timer_cancel(s->loop, &c->kick);
 	ev_del(s->loop, c->fd);
 	close(c->fd);
+	tls_conn_free(c->tls);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -207,7 +225,7 @@ static void fail(struct conn *c, int status, const char *msg)
 	resp_reset(&c->resp);
 	resp_error(&c->resp, status, msg);
 	c->resp.close = true;
-	resp_serialize(&c->resp, &c->out, false, false, false);
+	resp_serialize(&c->resp, &c->out, false, false, c->tls);
 	log_info("%s - %d %zuB %s", c->state == C_BODY && c->req.method_name ? c->req.method_name : "-",
 		 status, c->resp.body.len, c->peer);
 	c->closing = true;
@@ -255,7 +273,7 @@ static void send_response(struct conn *c)
 	bool keep = req->keep_alive && !c->resp.close && !c->srv->draining;
 	size_t before = c->out.len;
 	resp_serialize(&c->resp, &c->out, req->method == HTTP_HEAD || c->resp.status == 304, keep,
-		       false);
+		       c->tls);
 	log_request(c, c->resp.status, c->out.len - before);
 	if (!keep)
 		c->closing = true;
@@ -273,7 +291,7 @@ static void respond(struct conn *c)
 		.body_len = c->body.len,
 		.body_fd = c->spool_fd,
 		.peer = c->peer,
-		.tls = false,
+		.tls = c->tls != NULL,
 	};
 	c->in_handler = true;
 	web_handle(&w, &c->resp);
@@ -403,18 +421,50 @@ static void process(struct conn *c)
 static void linger_start(struct conn *c)
 {
 	// Half-close and read what the client still sends, so the kernel does not answer
-	// unread input with a reset that destroys our response (RFC 9112 9.6).
+	// unread input with a reset that destroys our response (RFC 9112 9.6). TLS says
+	// goodbye first, so the client can tell our end from a truncation.
+	if (c->tls)
+		tls_close_notify(c->tls);
 	shutdown(c->fd, SHUT_WR);
 	c->state = C_LINGER;
 	ev_mod(c->srv->loop, c->fd, EV_READ);
 	ev_timer_set(c->srv->loop, &c->timer, LINGER_MS, on_timer, c);
 }
 
+// read(2) and write(2), through TLS when the connection has it: EAGAIN when it must wait.
+static ssize_t io_read(struct conn *c, void *p, size_t n)
+{
+	if (!c->tls)
+		return read(c->fd, p, n);
+	ssize_t r = tls_read(c->tls, p, n);
+	if (r >= 0)
+		return r;
+	errno = r == TLS_WANT_READ || r == TLS_WANT_WRITE ? EAGAIN : EPROTO;
+	return -1;
+}
+
+static ssize_t io_write(struct conn *c, const void *p, size_t n)
+{
+	if (!c->tls)
+		return write(c->fd, p, n);
+	ssize_t r = tls_write(c->tls, p, n);
+	if (r >= 0)
+		return r;
+	errno = r == TLS_WANT_READ || r == TLS_WANT_WRITE ? EAGAIN : EPROTO;
+	return -1;
+}
+
+static void on_kick(struct ev_loop *loop, void *arg)
+{
+	struct conn *c = arg;
+	on_io(loop, c->fd, EV_READ, c);
+}
+
 // Writes pending output. Returns -1 when the connection was closed.
 static int flush(struct conn *c)
 {
 	while (c->out_off < c->out.len) {
-		ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
+		ssize_t n = io_write(c, c->out.data + c->out_off, c->out.len - c->out_off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -445,6 +495,8 @@ static int flush(struct conn *c)
 	unsigned want = (c->in.len < IN_CAP && !c->closing && !c->in_eof ? EV_READ : 0) |
 			(c->out_off < c->out.len ? EV_WRITE : 0);
 	ev_mod(c->srv->loop, c->fd, want);
+	if ((want & EV_READ) && c->tls && tls_pending(c->tls))
+		ev_timer_set(c->srv->loop, &c->kick, 0, on_kick, c);
 	// A streamed body paused for a slow client may go on.
 	struct conn_wait *w = c->wait;
 	if (w && w->drain && c->out.len - c->out_off < OUT_LOW_WATER)
@@ -463,7 +515,7 @@ static int fill(struct conn *c)
 		size_t room = c->in.cap - c->in.len - 1;
 		if (room > IN_CAP - c->in.len)
 			room = IN_CAP - c->in.len;
-		ssize_t n = read(c->fd, c->in.data + c->in.len, room);
+		ssize_t n = io_read(c, c->in.data + c->in.len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -475,7 +527,8 @@ static int fill(struct conn *c)
 			return -1;
 		}
 		c->in.len += (size_t)n;
-		if ((size_t)n < room)
+		// A short read drained the socket; under TLS a read is one record, so ask it.
+		if (c->tls ? tls_drained(c->tls) : (size_t)n < room)
 			return 0;
 	}
 	return 0;
@@ -495,11 +548,33 @@ static void linger_read(struct conn *c)
 	}
 }
 
+// Drives the TLS handshake; true when it is done and requests may be read.
+static bool handshake(struct conn *c)
+{
+	int r = tls_handshake(c->tls);
+	if (r == TLS_DONE) {
+		c->state = C_HEAD;
+		arm(c, c->srv->cfg.idle_timeout);
+		return true;
+	}
+	if (r == TLS_FAIL)
+		conn_close(c, "TLS handshake failed");
+	else
+		ev_mod(c->srv->loop, c->fd, r == TLS_WANT_WRITE ? EV_WRITE : EV_READ);
+	return false;
+}
+
 static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)loop;
 	(void)fd;
 	struct conn *c = arg;
+	if (c->state == C_HANDSHAKE) {
+		if (!handshake(c))
+			return;
+		// The request may have come with the client's last flight: read it now.
+		events |= EV_READ;
+	}
 	if (c->state == C_LINGER) {
 		linger_read(c);
 		return;
@@ -558,7 +633,8 @@ void conn_drain_all(struct server *s)
 	struct conn *next;
 	for (struct conn *c = s->conns; c; c = next) {
 		next = c->next;
-		if (c->state == C_HEAD && !c->head_started && c->out_off == c->out.len)
+		if ((c->state == C_HEAD && !c->head_started && c->out_off == c->out.len) ||
+		    c->state == C_HANDSHAKE)
 			conn_close(c, "server stopping");
 	}
 }
@@ -635,14 +711,33 @@ void conn_wait_done(struct conn_wait *w)
 	wait_release(c);
 }
 
+static void on_flush_later(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	flush(arg);
+}
+
+// A streamed head and body often arrive in one batch of events (one read of a grain's
+// wire): writing them once, when the batch is done, saves the client's side a packet each.
+static int flush_soon(struct conn *c)
+{
+	if (c->out.oom) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	ev_defer(c->srv->loop, &c->flush_later, on_flush_later, c);
+	return 0;
+}
+
 int conn_wait_stream_head(struct conn_wait *w)
 {
 	struct conn *c = w->c;
 	struct http_response *r = &c->resp;
 	c->keep = c->req.keep_alive && !r->close && !c->srv->draining;
 	w->head_only = c->req.method == HTTP_HEAD || r->status == 304 || r->status == 204;
-	w->chunked = !w->head_only && r->status != 101;
-	resp_serialize_head(r, &c->out, c->keep, false, w->chunked);
+	w->length = r->status == 101 ? -1 : r->stream_length;
+	w->chunked = !w->head_only && r->status != 101 && w->length < 0;
+	resp_serialize_head(r, &c->out, c->keep, c->tls, w->chunked);
 	c->state = r->status == 101 ? C_RAW : C_STREAM;
 	if (c->state == C_RAW) {
 		c->keep = false;
@@ -653,7 +748,7 @@ int conn_wait_stream_head(struct conn_wait *w)
 	} else {
 		arm(c, c->srv->cfg.idle_timeout);
 	}
-	return flush(c);
+	return c->state == C_RAW ? flush(c) : flush_soon(c);
 }
 
 int conn_wait_stream_data(struct conn_wait *w, const void *p, size_t n)
@@ -661,17 +756,19 @@ int conn_wait_stream_data(struct conn_wait *w, const void *p, size_t n)
 	struct conn *c = w->c;
 	if (!n || w->head_only)
 		return 0;
+	if (w->length >= 0 && (uint64_t)w->length - w->bytes < n) {
+		// More than the length the head announced: the client could not frame it.
+		log_request(c, c->resp.status, w->bytes);
+		conn_close(c, "stream longer than its Content-Length");
+		return -1;
+	}
 	if (w->chunked)
 		buf_printf(&c->out, "%zx\r\n", n);
 	buf_append(&c->out, p, n);
 	if (w->chunked)
 		buf_puts(&c->out, "\r\n");
 	w->bytes += n;
-	if (c->out.oom) {
-		conn_close(c, "out of memory");
-		return -1;
-	}
-	return flush(c);
+	return flush_soon(c);
 }
 
 size_t conn_wait_body(struct conn_wait *w, const char **body)
@@ -702,6 +799,9 @@ void conn_wait_on_input(struct conn_wait *w, void (*fn)(void *, const char *, si
 void conn_wait_stream_end(struct conn_wait *w, bool ok)
 {
 	struct conn *c = w->c;
+	// Short of the announced length the body is broken: only a close tells the client.
+	if (ok && !w->head_only && w->length >= 0 && w->bytes != (uint64_t)w->length)
+		ok = false;
 	if (!ok || c->state == C_RAW) {
 		// A broken stream cannot be told apart from a complete one otherwise.
 		log_request(c, c->resp.status, w->bytes);

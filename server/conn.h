@@ -8,9 +8,10 @@
 struct server;
 struct conn;
 
-// Takes ownership of fd (non-blocking, accepted). peer: the client's address text.
-// Refuses (closes fd) when the server or this address is at its connection cap.
-void conn_open(struct server *s, int fd, const char *peer);
+// Takes ownership of fd (non-blocking, accepted). peer: the client's address text; tls:
+// a TLS handshake comes first. Refuses (closes fd) when the server or this address is at
+// its connection cap.
+void conn_open(struct server *s, int fd, const char *peer, bool tls);
 // Closes a connection now; why is logged at debug level only.
 void conn_close(struct conn *c, const char *why);
 // For a graceful stop: idle connections close now, busy ones after their response.

@@ -144,3 +144,39 @@ int datadir_become_grain(unsigned uid)
 		return 0;
 	return become((uid_t)uid, (gid_t)uid);
 }
+
+int datadir_become_acme(const struct config *c)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (!datadir_privileged())
+		return 0;
+	return become((uid_t)c->front_uid + 2, (gid_t)c->front_uid + 2);
+}
+
+int datadir_prepare_acme(const struct config *c)
+{
+	bool root = datadir_privileged();
+	uid_t u = root ? (uid_t)c->front_uid + 2 : geteuid();
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof(p), "%s/tls", c->data);
+	if (ensure_dir(p, 0711, 0, 0, root) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/tls/acme", c->data);
+	if (ensure_dir(p, 0711, u, u, root) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/tls/acme/challenges", c->data);
+	if (ensure_dir(p, 0755, u, u, root) < 0)
+		return -1;
+	// Files restored by root (a reinstall keeping its keys) go to the worker.
+	static const char *const files[] = {"account.key", "cert.pem", "dyndns.key",
+					    "dyndns.crt", "status.json"};
+	for (size_t i = 0; root && i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/tls/acme/%s", c->data, files[i]);
+		if (lchown(p, u, u) < 0 && errno != ENOENT) {
+			log_err("datadir: chown %s: %s", p, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}

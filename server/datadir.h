@@ -19,3 +19,8 @@ int datadir_become_front(const struct config *c);
 int datadir_become_grain(unsigned uid);
 // Drops to the installer's uid (front_uid + 1), which owns apps/, with no_new_privs.
 int datadir_become_installer(const struct config *c);
+// The ACME worker's uid (front_uid + 2): owns DATA/tls/acme/ and nothing else.
+int datadir_become_acme(const struct config *c);
+// Makes DATA/tls/acme/ (0711) and its challenges/ (0755, read by the front), owned by the
+// ACME worker's uid. 0 / -1 (logged).
+int datadir_prepare_acme(const struct config *c);

@@ -26,6 +26,7 @@ struct ev_loop {
 	size_t nw;
 	struct ev_timer **heap; // 1-based min-heap on when
 	size_t nheap, capheap;
+	struct ev_defer *defers; // armed deferred calls, newest first
 };
 
 struct ev_loop *ev_new(void)
@@ -198,14 +199,51 @@ static void run_timers(struct ev_loop *l)
 	}
 }
 
+void ev_defer(struct ev_loop *l, struct ev_defer *d, ev_timer_fn *fn, void *arg)
+{
+	d->fn = fn;
+	d->arg = arg;
+	if (d->armed)
+		return;
+	d->armed = true;
+	d->next = l->defers;
+	l->defers = d;
+}
+
+void ev_defer_cancel(struct ev_loop *l, struct ev_defer *d)
+{
+	if (!d->armed)
+		return;
+	for (struct ev_defer **pp = &l->defers; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	d->armed = false;
+	d->next = NULL;
+}
+
+// Deferred calls, one at a time off the list, so one may cancel another. A bounded number
+// per turn: calls that keep deferring more cannot starve the file descriptors.
+static void run_defers(struct ev_loop *l)
+{
+	for (int i = 0; i < 4096 && l->defers; i++) {
+		struct ev_defer *d = l->defers;
+		l->defers = d->next;
+		d->armed = false;
+		d->next = NULL;
+		d->fn(l, d->arg);
+	}
+}
+
 int ev_run(struct ev_loop *l)
 {
 	struct epoll_event evs[128];
 	unsigned gens[128];
 	l->stop = false;
 	while (!l->stop) {
-		int timeout = -1;
-		if (l->nheap) {
+		int timeout = l->defers ? 0 : -1;
+		if (l->nheap && !l->defers) {
 			int64_t d = l->heap[1]->when - l->now;
 			timeout = d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
 		}
@@ -230,7 +268,9 @@ int ev_run(struct ev_loop *l)
 				e |= EV_WRITE;
 			w->fn(l, fd, e & (w->events | (evs[i].events & (EPOLLHUP | EPOLLERR) ? EV_READ : 0)), w->arg);
 		}
+		run_defers(l);
 		run_timers(l);
+		run_defers(l);
 	}
 	return 0;
 }

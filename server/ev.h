@@ -20,6 +20,15 @@ struct ev_timer {
 	void *arg;
 };
 
+// A deferred call runs once after the current batch of events, before the loop waits
+// again: work many events of one batch add to (output to flush) is done once. It lives in
+// its owner's struct, like a timer.
+struct ev_defer {
+	struct ev_defer *next;
+	bool armed;
+	ev_timer_fn *fn;
+	void *arg;
+};
 struct ev_loop *ev_new(void);
 void ev_free(struct ev_loop *loop);
 // Watches fd for events (EV_READ|EV_WRITE); fd must not be watched already. 0 / -1.
@@ -30,6 +39,9 @@ void ev_del(struct ev_loop *loop, int fd);
 // Arms (or re-arms) t to fire once after ms milliseconds. 0 / -1.
 int ev_timer_set(struct ev_loop *loop, struct ev_timer *t, int64_t ms, ev_timer_fn *fn, void *arg);
 void ev_timer_cancel(struct ev_loop *loop, struct ev_timer *t);
+// Arms d (once: arming an armed call only updates fn and arg); cancel disarms it.
+void ev_defer(struct ev_loop *loop, struct ev_defer *d, ev_timer_fn *fn, void *arg);
+void ev_defer_cancel(struct ev_loop *loop, struct ev_defer *d);
 // The loop's cached monotonic time in ms, updated once per iteration.
 int64_t ev_now(struct ev_loop *loop);
 // Runs until ev_stop. 0, or -1 when epoll fails.

@@ -13,9 +13,11 @@
 
 #include <sodium.h>
 
+#include "acme_worker.h"
 #include "appliance.h"
 #include "auth.h"
 #include "datadir.h"
+#include "https_choice.h"
 #include "front.h"
 #include "grainmgr.h"
 #include "osslot.h"
@@ -23,7 +25,9 @@
 #include "parent.h"
 #include "parent_client.h"
 #include "parent_os.h"
+#include "parent_tls.h"
 #include "restore_server.h"
+#include "tls.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -36,7 +40,11 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: silo serve [--config FILE] [--data DIR] [--listen ADDR:PORT]... [--base-url URL]\n"
+		"usage: silo serve [--config FILE] [--data DIR] [--listen ADDR:PORT]...\n"
+		"                  [--listen-tls ADDR:PORT]... [--base-url URL]\n"
+		"                  [--acme-directory URL] [--acme-ca FILE] [--acme-domain NAME]...\n"
+		"                  [--dyndns-url URL] [--dyndns-ca FILE] [--dyndns-name NAME]\n"
+		"                  [--dyndns-zone ZONE] [--dyndns-email ADDRESS]\n"
 		"       silo admin-token [--config FILE] [--data DIR] [--base-url URL]\n"
 		"       silo restore-server [--config FILE] [--data DIR] BACKUP-FILE\n"
 		"       silo update [--key PUBFILE] [--check] UPDATE-FILE\n"
@@ -61,39 +69,52 @@ static void load_config(int argc, char **argv, struct config *c)
 	if (file && config_load(c, file, err, sizeof(err)) < 0)
 		die("%s", err);
 
+	// Each flag names its config key; a repeated list flag adds, the first replaces.
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'd'},
-		{"listen", required_argument, NULL, 'l'},  {"base-url", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"data", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"listen-tls", required_argument, NULL, 't'},
+		{"base-url", required_argument, NULL, 'b'},
+		{"acme-directory", required_argument, NULL, 'a'},
+		{"acme-ca", required_argument, NULL, 'A'},
+		{"acme-domain", required_argument, NULL, 'D'},
+		{"dyndns-url", required_argument, NULL, 'u'},
+		{"dyndns-ca", required_argument, NULL, 'U'},
+		{"dyndns-name", required_argument, NULL, 'n'},
+		{"dyndns-zone", required_argument, NULL, 'z'},
+		{"dyndns-email", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
 	};
-	bool listen_flag = false;
+	static const char *const keys[][2] = {
+		{"d", "data"}, {"l", "listen"}, {"t", "listen_tls"}, {"b", "base_url"},
+		{"a", "acme_directory"}, {"A", "acme_ca"}, {"D", "acme_domain"},
+		{"u", "dyndns_url"}, {"U", "dyndns_ca"}, {"n", "dyndns_name"}, {"z", "dyndns_zone"},
+		{"e", "dyndns_email"},
+	};
+	bool seen[ARRAY_LEN(keys)] = {0};
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		const char *key = o == 'd' ? "data" : o == 'l' ? "listen" : o == 'b' ? "base_url" : NULL;
 		if (o == 'c')
 			continue;
 		if (o == 'h') {
 			usage(stdout);
 			exit(0);
 		}
-		if (!key) {
+		size_t k = 0;
+		while (k < ARRAY_LEN(keys) && keys[k][0][0] != o)
+			k++;
+		if (k == ARRAY_LEN(keys)) {
 			usage(stderr);
 			exit(2);
 		}
-		if (o == 'l' && listen_flag) {
-			// Repeated --listen adds; the first replaced the file's list.
-			if (c->nlisten >= CONFIG_MAX_LISTEN)
-				die("--listen: more than %d addresses", CONFIG_MAX_LISTEN);
-			char host[CONFIG_MAX_ADDR];
-			int port;
-			if (config_split_addr(optarg, host, sizeof(host), &port) < 0)
-				die("--listen: '%s' is not ADDRESS:PORT", optarg);
-			snprintf(c->listen[c->nlisten++], CONFIG_MAX_ADDR, "%s", optarg);
-			continue;
-		}
-		listen_flag |= o == 'l';
-		if (config_set(c, key, optarg, err, sizeof(err)) < 0)
+		int r = seen[k] && (o == 'l' || o == 't' || o == 'D')
+				? config_add(c, keys[k][1], optarg, err, sizeof(err))
+				: config_set(c, keys[k][1], optarg, err, sizeof(err));
+		seen[k] = true;
+		if (r < 0)
 			die("--%s", err);
 	}
 	if (optind < argc)
@@ -119,7 +140,8 @@ static void print_setup_line(struct store *s, const char *base_url)
 }
 
 // The unprivileged half: confined first, then it opens the store and serves.
-static int front_main(const struct config *c, const int *lfds, size_t nlfds, int sock)
+static int front_main(const struct config *c, const int *lfds, size_t nlfds, int sock,
+		      int tls_fd, uint64_t tls_stamp)
 {
 	char err[256];
 	if (front_confine(c, err, sizeof(err)) < 0) {
@@ -131,8 +153,9 @@ static int front_main(const struct config *c, const int *lfds, size_t nlfds, int
 		auth_set_pwhash_cost(crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE);
 	static struct server srv;
 	if (server_init(&srv, c, st, lfds, nlfds) < 0 || pc_init(&srv, sock) < 0 ||
-	    grainmgr_init(&srv) < 0)
+	    (tls_fd >= 0 && tls_init(&srv, tls_fd, tls_stamp) < 0) || grainmgr_init(&srv) < 0)
 		die("cannot start the server (see the messages above)");
+	https_choice_restore(&srv);   // a restart continues the wizard's choice
 	log_info("silo %s serving %s (data %s, store schema %d)", SILO_VERSION, srv.base_url,
 		 c->data, store_schema_version(st));
 	appliance_ready();
@@ -143,6 +166,7 @@ static int front_main(const struct config *c, const int *lfds, size_t nlfds, int
 		print_setup_line(st, srv.base_url);
 	int r = server_run(&srv);
 	grainmgr_fini(&srv);
+	tls_fini(&srv);
 	pc_fini(&srv);
 	server_fini(&srv);
 	store_close(st);
@@ -154,12 +178,31 @@ static int cmd_serve(int argc, char **argv)
 {
 	struct config c;
 	load_config(argc, argv, &c);
-	if (!c.nlisten)
-		die("no listen address (use --listen ADDR:PORT)");
+	if (!c.nlisten && !c.nlisten_tls)
+		die("no listen address (use --listen ADDR:PORT or --listen-tls ADDR:PORT)");
 	if (datadir_prepare(&c) < 0)
 		die("cannot prepare the data directory %s (see the message above)", c.data);
+	// Under TLS the shell's origin is https: a plain base URL would name a host no
+	// HTTPS request carries, and every plain request is redirected away from it.
+	if (c.nlisten_tls && strncmp(c.base_url, "http://", 7) == 0)
+		die("base_url '%s' is plain http while listen_tls is set; use https://", c.base_url);
+	// The name may also be chosen later, in the setup wizard.
+	if (c.dyndns_url[0] && !c.dyndns_zone[0])
+		die("dyndns_url needs a zone: --dyndns-zone ZONE");
+	if (c.acme_directory[0] && !c.nlisten_tls)
+		die("acme_directory needs HTTPS: add --listen-tls ADDR:PORT");
+	if (c.acme_directory[0] && !c.nlisten)
+		die("ACME's HTTP-01 challenge needs plain HTTP too: add --listen ADDR:PORT");
+	// The parent owns the keys; the front gets its first bundle across the fork.
+	int tls_fd = -1;
+	uint64_t stamp = 0;
+	if (c.nlisten_tls && (parent_tls_prepare(&c) < 0 || (tls_fd = parent_tls_bundle(&c, &stamp)) < 0))
+		die("cannot set up TLS in %s/tls (see the message above)", c.data);
+	// The wizard's checks use the directory too, before any name is chosen.
+	if ((c.acme_directory[0] || c.dyndns_url[0]) && datadir_prepare_acme(&c) < 0)
+		die("cannot prepare %s/tls/acme (see the message above)", c.data);
 	appliance_detect();
-	int lfds[CONFIG_MAX_LISTEN];
+	int lfds[SERVER_MAX_LISTEN];
 	size_t n;
 	if (server_listen(&c, lfds, &n) < 0)
 		die("cannot listen (see the message above)");
@@ -178,10 +221,12 @@ static int cmd_serve(int argc, char **argv)
 		die_errno("fork");
 	if (front == 0) {
 		close(sp[0]);
-		exit(front_main(&c, lfds, n, sp[1]));
+		exit(front_main(&c, lfds, n, sp[1], tls_fd, stamp));
 	}
 	close(sp[1]);
 	appliance_drop_fd();
+	if (tls_fd >= 0)
+		close(tls_fd);
 	for (size_t i = 0; i < n; i++)
 		close(lfds[i]);
 	return parent_main(&c, sp[0], front);

@@ -383,8 +383,35 @@ static void page_admin_system(struct buf *b)
 		       "</p></section>\n");
 }
 
-void page_admin(struct buf *b, const struct page_ctx *c, const struct user *users, size_t n,
-		const char *invite_url)
+static void page_https_card(struct buf *b, const struct page_https *h)
+{
+	html_printf(b, "<section class=\"card\" aria-labelledby=\"https-h\"><div class=\"card-head\">"
+		       "<h2 id=\"https-h\">HTTPS</h2></div>\n");
+	if (!h->fingerprint[0]) {
+		html_printf(b, "<p class=\"muted\">HTTPS is off (no <code>listen_tls</code> address)."
+			       "</p></section>\n");
+		return;
+	}
+	html_printf(b, "<p>Certificate SHA-256 fingerprint: <code id=\"tls-fp\">%s</code></p>\n"
+		       "<p><a class=\"btn btn-secondary\" href=\"/admin/https\">Change how people "
+		       "reach this server</a></p>\n", h->fingerprint);
+	if (h->acme_state[0]) {
+		html_printf(b, "<p>Certificate authority (ACME) for %s: <strong id=\"acme-state\">%s"
+			       "</strong>", h->acme_names, h->acme_state);
+		if (h->acme_not_after) {
+			html_printf(b, ", valid until ");
+			page_date(b, h->acme_not_after);
+		}
+		html_printf(b, "</p>\n");
+		if (h->acme_error[0])
+			html_printf(b, "<p class=\"error\" id=\"acme-error\">Last error: %s</p>\n",
+				    h->acme_error);
+	}
+	html_printf(b, "</section>\n");
+}
+
+void page_admin(struct buf *b, const struct page_ctx *c, const struct page_https *https,
+		const struct user *users, size_t n, const char *invite_url)
 {
 	page_begin(b, c, "Admin", NAV_ADMIN, false);
 	html_printf(b, "<div class=\"page-head\"><h1>Admin</h1><p>The people on this server and "
@@ -414,6 +441,7 @@ void page_admin(struct buf *b, const struct page_ctx *c, const struct user *user
 		       "<code>silo restore-server --data DIR FILE</code>.</p></div>"
 		       "<a class=\"btn\" id=\"server-backup\" href=\"/api/v1/admin/backup\" "
 		       "download>Download server backup</a></div></section>\n");
+	page_https_card(b, https);
 	page_admin_system(b);
 	page_end(b);
 }

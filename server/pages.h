@@ -106,8 +106,32 @@ void page_invite(struct buf *b, const struct page_ctx *c, const char *token, con
 // The admin page /admin: users (with a disable/enable form posting to
 // /admin/users/ID/disable or /enable), and "Create invitation" posting to /admin/invites.
 // invite_url: a freshly made invitation link to show once, or NULL.
-void page_admin(struct buf *b, const struct page_ctx *c, const struct user *users, size_t n,
+// The admin page's HTTPS card: the certificate people can check, and ACME's progress.
+struct page_https {
+	const char *fingerprint;   // SHA-256 of the served certificate; "" without TLS
+	const char *acme_state;    // "" when ACME is off
+	const char *acme_error;    // the last error, "" when none
+	const char *acme_names;
+	int64_t acme_not_after;    // unix time; 0 when no certificate was issued yet
+};
+void page_admin(struct buf *b, const struct page_ctx *c, const struct page_https *https,
+		const struct user *users, size_t n,
 		const char *invite_url);
+
+// The HTTPS step of the setup wizard, /admin/https (pages_https.c): three forms posting
+// mode (dyndns, domain, lan), name, op (check, choose) and csrf to /admin/https.
+struct page_https_wizard {
+	const char *fingerprint;   // of the self-signed certificate served for the shell host
+	const char *mode, *name;   // the stored choice ("" when none)
+	const char *host;          // the name the choice makes the server reachable as
+	const char *dyndns_zone;   // "" without a dynamic DNS service
+	bool acme;                 // a certificate authority is configured
+	long http_port;            // where HTTP-01 validation connects
+	const char *acme_state;    // "" when no certificate is being fetched
+	const char *acme_error;
+};
+void page_https_wizard(struct buf *b, const struct page_ctx *c,
+		       const struct page_https_wizard *h);
 
 // The account page /account: change nothing yet but API tokens: list (label, created, last
 // used, revoke form posting to /account/tokens/ID/revoke) and a form posting label to

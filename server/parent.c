@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "acme_worker.h"
 #include "appliance.h"
 #include "cgroup.h"
 #include "config.h"
@@ -21,12 +22,15 @@
 #include "log.h"
 #include "parent.h"
 #include "parent_backup.h"
+#include "parent_https.h"
 #include "parent_launch.h"
 #include "parent_os.h"
+#include "parent_tls.h"
 #include "privsep.h"
 #include "util.h"
 
 #define PARENT_JOBS_MAX 8   // backup and restore jobs at once
+#define PARENT_CHECKS_MAX 4 // the HTTPS wizard's checks at once
 
 struct parent {
 	const struct config *cfg;
@@ -38,6 +42,10 @@ struct parent {
 	size_t nprocs, capprocs;
 	struct parent_job jobs[PARENT_JOBS_MAX];   // backups and restores in progress
 	size_t njobs;
+	pid_t acme;                 // the ACME worker (0: none running)
+	struct ev_timer acme_timer; // restarts it after a crash
+	struct config wcfg;         // the worker's: cfg with the wizard's choice applied
+	struct https_check checks[PARENT_CHECKS_MAX];
 };
 
 static void path_of(const struct parent *p, char *out, size_t outsz, const char *grain,
@@ -360,6 +368,45 @@ static void os_update(struct parent *p, const struct priv_msg *m, int fd)
 	reply(p, m, 0, version, -1);
 }
 
+static void acme_start(struct ev_loop *loop, void *arg);
+
+static void https_check(struct parent *p, const struct priv_msg *m)
+{
+	size_t i = 0;
+	while (i < PARENT_CHECKS_MAX && p->checks[i].pid)
+		i++;
+	char err[512];
+	if (i == PARENT_CHECKS_MAX)
+		reply(p, m, EBUSY, "too many checks at once; try again in a moment", -1);
+	else if (parent_https_check_start(p->cfg, m, &p->checks[i], err, sizeof(err)) < 0)
+		reply(p, m, EINVAL, err, -1);
+}
+
+// The wizard's choice: the worker starts again with the chosen names (or stops). Its old
+// status goes, so nobody reads the previous choice's state as this one's.
+static void https_apply(struct parent *p, const struct priv_msg *m)
+{
+	char err[512], path[PATH_MAX];
+	static struct config next;
+	if (parent_https_apply(p->cfg, &next, m->action, m->text, err, sizeof(err)) < 0) {
+		reply(p, m, EINVAL, err, -1);
+		return;
+	}
+	ev_timer_cancel(p->loop, &p->acme_timer);
+	if (p->acme > 0) {
+		kill(p->acme, SIGTERM);
+		waitpid(p->acme, NULL, 0);
+		p->acme = 0;
+	}
+	p->wcfg = next;
+	util_path(path, sizeof(path), "%s/tls/acme/status.json", p->cfg->data);
+	unlink(path);
+	if (acme_worker_wanted(&p->wcfg))
+		acme_start(p->loop, p);
+	log_info("parent: HTTPS choice %d (%s) applied", m->action, m->text[0] ? m->text : "-");
+	reply(p, m, 0, NULL, -1);
+}
+
 static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)events;
@@ -406,6 +453,12 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		power(p, &m);
 	} else if (m.type == PRIV_OS_UPDATE) {
 		os_update(p, &m, mfd);
+	} else if (m.type == PRIV_TLS_BUNDLE) {
+		parent_tls_answer(p->cfg, p->sock, &m);
+	} else if (m.type == PRIV_HTTPS_CHECK) {
+		https_check(p, &m);
+	} else if (m.type == PRIV_HTTPS_APPLY) {
+		https_apply(p, &m);
 	} else {
 		reply(p, &m, EINVAL, "unknown request", -1);
 	}
@@ -413,9 +466,42 @@ static void on_front(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		close(mfd);
 }
 
+static void acme_start(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct parent *p = arg;
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("parent: cannot start the ACME worker: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		// Nothing of the parent's (the front's channel, jobs' files) goes along.
+		int none[1] = {-1};
+		util_close_except(none, 1);
+		_exit(acme_worker_main(&p->wcfg));
+	}
+	p->acme = pid;
+}
+
 static void reap(struct parent *p)
 {
 	int status;
+	if (p->acme > 0 && waitpid(p->acme, &status, WNOHANG) == p->acme) {
+		// It only ends by crashing or failing to start: try again in a minute.
+		log_err("parent: the ACME worker ended (status %d); restarting it in 60s", status);
+		p->acme = 0;
+		ev_timer_set(p->loop, &p->acme_timer, 60 * 1000, acme_start, p);
+	}
+	for (size_t i = 0; i < PARENT_CHECKS_MAX; i++) {
+		struct https_check *k = &p->checks[i];
+		if (k->pid && waitpid(k->pid, &status, WNOHANG) == k->pid) {
+			struct priv_msg r;
+			parent_https_check_finish(k, &r);
+			if (priv_send(p->sock, &r, -1) < 0)
+				log_err("parent: cannot answer the front: %s", strerror(errno));
+		}
+	}
 	if (p->front > 0 && waitpid(p->front, &status, WNOHANG) == p->front) {
 		p->front = 0;
 		p->front_status = status;
@@ -465,7 +551,8 @@ static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
 
 int parent_main(const struct config *c, int sock, pid_t front)
 {
-	struct parent p = {.cfg = c, .sock = sock, .front = front};
+	static struct parent p;
+	p = (struct parent){.cfg = c, .sock = sock, .front = front, .wcfg = *c};
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -484,8 +571,15 @@ int parent_main(const struct config *c, int sock, pid_t front)
 	if (swept)
 		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
+	if (acme_worker_wanted(c))
+		acme_start(p.loop, &p);
 	if (p.front)
 		ev_run(p.loop);
+	ev_timer_cancel(p.loop, &p.acme_timer);
+	if (p.acme > 0) {
+		kill(p.acme, SIGTERM);
+		waitpid(p.acme, NULL, 0);
+	}
 	// The front is gone: every grain gets a moment to save its work, then goes.
 	for (size_t i = 0; i < p.nprocs; i++)
 		parent_stop(&p.procs[i], 2000);

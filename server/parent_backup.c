@@ -39,27 +39,6 @@ struct job_ctx {
 
 typedef void job_fn(struct job_ctx *x, struct job_report *rep);
 
-static int fd_cmp(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-// In a job's child: every fd but stdio and keep[] closes, so a child that meets hostile
-// bytes holds nothing of the parent's (its channel to the front, the signalfd).
-static void close_others(int *keep, size_t n)
-{
-	qsort(keep, n, sizeof(int), fd_cmp);
-	unsigned lo = 3;
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			close_range(lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	close_range(lo, ~0u, 0);
-}
-
 static int job_spawn(struct parent_job *j, job_fn *fn, struct job_ctx *x, char *err,
 		     size_t errsz)
 {
@@ -77,7 +56,7 @@ static int job_spawn(struct parent_job *j, job_fn *fn, struct job_ctx *x, char *
 	}
 	if (pid == 0) {
 		int keep[] = {p[1], x->in, x->file};
-		close_others(keep, sizeof(keep) / sizeof(keep[0]));
+		util_close_except(keep, sizeof(keep) / sizeof(keep[0]));
 		struct job_report rep = {0};
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		fn(x, &rep);

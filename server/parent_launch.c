@@ -227,6 +227,8 @@ void parent_install(const struct config *c, int fd, struct priv_msg *r)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
+		int keep[] = {fd, p[1]};
+		util_close_except(keep, 2);
 		struct priv_msg out = *r;
 		if (datadir_become_installer(c) < 0) {
 			out.status = EPERM;

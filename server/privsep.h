@@ -28,6 +28,12 @@ enum priv_type {
 	                       // ENOTSUP natively)
 	PRIV_OS_UPDATE,        // fd: an uploaded OS update file; verifies it, writes it to the
 	                       // inactive slot and boots it next; reply text = its version
+	PRIV_TLS_BUNDLE,       // value = the stamp held: reply value = current stamp, and when
+	                       // it differs, a memfd holding the keys and chains (tls.h)
+	PRIV_HTTPS_CHECK,      // action = enum https_check_kind, text = the name: the reply
+	                       // says whether it can be used (status 0) or what is wrong
+	PRIV_HTTPS_APPLY,      // action = enum https_mode, text = the name: the certificate
+	                       // worker restarts for the wizard's choice
 	// parent -> front
 	PRIV_REPLY = 100,
 	PRIV_GRAIN_EXITED,     // grain: its sandbox ended; value = wait status

@@ -222,6 +222,10 @@ static void on_response(struct gc_stream *s, void *arg, const struct wire_respon
 		    "data:; media-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; "
 		    "form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors %s",
 		    p->srv->base_url);
+	// A length the app announced (the bridge holds it to exactly that many bytes) goes out
+	// as is: no chunk framing around a body that arrives whole.
+	if (wr->content_length >= 0 && wr->status != 101)
+		r->stream_length = wr->content_length;
 	p->responded = true;
 	// After a 101 the browser's bytes go straight to the app (set before the head goes
 	// out: bytes that came with the upgrade request are passed on at once).

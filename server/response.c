@@ -16,6 +16,7 @@ void resp_init(struct http_response *r)
 	buf_init(&r->headers);
 	buf_init(&r->body);
 	r->status = 200;
+	r->stream_length = -1;
 }
 
 void resp_free(struct http_response *r)
@@ -31,6 +32,7 @@ void resp_reset(struct http_response *r)
 	r->status = 200;
 	r->static_body = NULL;
 	r->static_len = 0;
+	r->stream_length = -1;
 	r->close = false;
 	r->shell_page = false;
 	r->frame_src[0] = '\0';
@@ -142,6 +144,8 @@ void resp_serialize_head(struct http_response *r, struct buf *out, bool keep_ali
 	put_head(r, out, keep_alive, tls);
 	if (chunked)
 		buf_puts(out, "Transfer-Encoding: chunked\r\n");
+	else if (r->stream_length >= 0 && r->status >= 200 && r->status != 204 && r->status != 304)
+		buf_printf(out, "Content-Length: %lld\r\n", (long long)r->stream_length);
 	buf_puts(out, "\r\n");
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -12,6 +13,7 @@ struct http_response {
 	struct buf body;
 	const void *static_body;    // used instead of body when set (compiled-in assets)
 	size_t static_len;
+	int64_t stream_length;      // a streamed body's length when known in advance, else -1
 	bool close;                 // close the connection after this response
 	bool shell_page;            // add the shell's security headers (frame-ancestors 'none')
 	char frame_src[320];        // shell pages: an origin they may frame ("" none; resp_frame_src)
@@ -33,8 +35,8 @@ void resp_error(struct http_response *r, int status, const char *msg);
 struct json_t;
 void resp_json(struct http_response *r, int status, struct json_t *v);
 void resp_redirect(struct http_response *r, int status, const char *location);
-// Writes status line and headers for a streamed body: chunked when asked, else none
-// (101 upgrades, HEAD, 204, 304).
+// Writes status line and headers for a streamed body: chunked when asked, else its
+// Content-Length when stream_length is known, else none (101 upgrades, HEAD, 204, 304).
 void resp_serialize_head(struct http_response *r, struct buf *out, bool keep_alive, bool tls,
 			 bool chunked);
 // Writes status line, standard headers and body into out. head_only: HEAD/304, no body.

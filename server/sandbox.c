@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/sched.h>
+
 #include "sandbox_impl.h"
 #include "seccomp_filter.h"
 #include "util.h"
@@ -144,7 +146,7 @@ static int write_proc(pid_t pid, const char *file, const char *text, char *err, 
 // Maps the grain's 1000 to its host ids, with setgroups denied (the child dropped its
 // groups already), then joins it to its cgroup, so its cgroup namespace roots there.
 static int configure_child(pid_t pid, const struct sandbox_spec *s, const struct cgroup *cg,
-			   char *err, size_t errsz)
+			   bool born_in, char *err, size_t errsz)
 {
 	char map[64];
 	if (write_proc(pid, "setgroups", "deny", err, errsz) < 0)
@@ -156,7 +158,7 @@ static int configure_child(pid_t pid, const struct sandbox_spec *s, const struct
 	if (write_proc(pid, "gid_map", map, err, errsz) < 0)
 		return -1;
 	char cgerr[256];
-	if (cgroup_attach(cg, pid, cgerr, sizeof(cgerr)) < 0) {
+	if (!born_in && cgroup_attach(cg, pid, cgerr, sizeof(cgerr)) < 0) {
 		snprintf(err, errsz, "sandbox: %s", cgerr);
 		return -1;
 	}
@@ -164,8 +166,8 @@ static int configure_child(pid_t pid, const struct sandbox_spec *s, const struct
 }
 
 // Drives the child from clone to exec: READY, (maps, cgroup, go), EXEC, EOF.
-static int handshake(pid_t pid, const struct sandbox_spec *s, const struct cgroup *cg, int go_fd,
-		     int rep_fd, char *err, size_t errsz)
+static int handshake(pid_t pid, const struct sandbox_spec *s, const struct cgroup *cg,
+		     bool born_in, int go_fd, int rep_fd, char *err, size_t errsz)
 {
 	struct sandbox_msg m;
 	int r = read_msg(rep_fd, &m, SETUP_TIMEOUT_MS);
@@ -177,7 +179,7 @@ static int handshake(pid_t pid, const struct sandbox_spec *s, const struct cgrou
 		snprintf(err, errsz, "sandbox: the child died or hung before unsharing");
 		return -1;
 	}
-	if (configure_child(pid, s, cg, err, errsz) < 0)
+	if (configure_child(pid, s, cg, born_in, err, errsz) < 0)
 		return -1;
 	if (write(go_fd, "G", 1) != 1) {
 		snprintf(err, errsz, "sandbox: wake the child: %s", strerror(errno));
@@ -204,8 +206,32 @@ static int handshake(pid_t pid, const struct sandbox_spec *s, const struct cgrou
 
 // fork() with a new pid namespace: the child is its namespace's PID 1 and returns 0 here on
 // a copy of our stack, like bubblewrap's raw_clone. glibc's clone() would want a new stack.
-static pid_t clone_pidns(void)
+// On cgroup v2 the child is born in its cgroup (clone3's CLONE_INTO_CGROUP, *born_in set):
+// moving a process later takes the kernel a grace period, most of a grain's start.
+static pid_t clone_pidns(const struct cgroup *cg, bool *born_in)
 {
+	*born_in = false;
+	int cgfd = cg->version == 2 && cg->ndirs == 1
+			   ? open(cg->dirs[0], O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (cgfd >= 0) {
+		struct clone_args a = {
+			.flags = CLONE_NEWPID | CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)cgfd,
+		};
+		long pid = syscall(SYS_clone3, &a, sizeof(a));
+		int e = errno;
+		if (pid != 0)
+			close(cgfd);
+		if (pid >= 0) {
+			*born_in = true;
+			return (pid_t)pid;
+		}
+		errno = e;
+		if (e != ENOSYS && e != E2BIG && e != EINVAL)
+			return -1;
+		// An older kernel: clone, then move the child in.
+	}
 	return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), NULL, NULL,
 			      NULL, NULL);
 }
@@ -265,7 +291,8 @@ int sandbox_start(const struct sandbox_spec *spec, struct sandbox *out, char *er
 	c->go_fd = go[0];
 	c->report_fd = rep[1];
 	c->pkg_fd = c->var_fd = c->bridge_fd = -1;
-	pid_t pid = clone_pidns();
+	bool born_in;
+	pid_t pid = clone_pidns(&out->cg, &born_in);
 	if (pid == 0)
 		sandbox_child_main(c);
 	int clone_errno = errno;
@@ -275,7 +302,7 @@ int sandbox_start(const struct sandbox_spec *spec, struct sandbox *out, char *er
 	if (pid < 0)
 		snprintf(err, errsz, "sandbox: clone: %s", strerror(clone_errno));
 	else
-		r = handshake(pid, spec, &out->cg, go[1], rep[0], err, errsz);
+		r = handshake(pid, spec, &out->cg, born_in, go[1], rep[0], err, errsz);
 	close(go[1]);
 	close(rep[0]);
 	cap_free(c->no_caps);

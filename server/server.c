@@ -92,7 +92,11 @@ static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		char peer[64];
 		peer_text(&ss, peer, sizeof(peer));
-		conn_open(s, fd, peer);
+		bool tls = false;
+		for (size_t k = 0; k < s->nlfds; k++)
+			if (s->lfds[k] == lfd)
+				tls = s->ltls[k];
+		conn_open(s, fd, peer, tls);
 	}
 }
 
@@ -134,16 +138,19 @@ int server_base_url(const struct config *cfg, char *url, size_t urlsz, char *hos
 	} else {
 		char h[CONFIG_MAX_ADDR];
 		int port;
-		if (!cfg->nlisten || config_split_addr(cfg->listen[0], h, sizeof(h), &port) < 0)
+		bool https = cfg->nlisten_tls > 0;
+		const char *first = https ? cfg->listen_tls[0] : cfg->nlisten ? cfg->listen[0] : NULL;
+		if (!first || config_split_addr(first, h, sizeof(h), &port) < 0)
 			return -1;
+		const char *scheme = https ? "https" : "http";
 		// An unspecified address is reachable as localhost on this machine.
 		const char *name = strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0 ? "localhost"
 				   : strchr(h, ':')                                ? NULL
 										   : h;
 		if (name)
-			snprintf(tmp, sizeof(tmp), "http://%s:%d", name, port);
+			snprintf(tmp, sizeof(tmp), "%s://%s:%d", scheme, name, port);
 		else
-			snprintf(tmp, sizeof(tmp), "http://[%s]:%d", h, port);
+			snprintf(tmp, sizeof(tmp), "%s://[%s]:%d", scheme, h, port);
 	}
 	size_t n = strlen(tmp);
 	while (n && tmp[n - 1] == '/')
@@ -167,11 +174,12 @@ int server_base_url(const struct config *cfg, char *url, size_t urlsz, char *hos
 int server_listen(const struct config *cfg, int *fds, size_t *n)
 {
 	*n = 0;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
+	for (size_t j = 0; j < cfg->nlisten + cfg->nlisten_tls; j++) {
+		const char *addr = j < cfg->nlisten ? cfg->listen[j] : cfg->listen_tls[j - cfg->nlisten];
 		int fd = -1;
 		// A previous silo on this port may still be going away (after a kill -9).
 		for (int tries = 0; tries < 40; tries++) {
-			fd = listen_on(cfg->listen[i], tries < 39);
+			fd = listen_on(addr, tries < 39);
 			if (fd >= 0 || errno != EADDRINUSE)
 				break;
 			usleep(50 * 1000);
@@ -182,7 +190,7 @@ int server_listen(const struct config *cfg, int *fds, size_t *n)
 			return -1;
 		}
 		fds[(*n)++] = fd;
-		log_info("server: listening on %s", cfg->listen[i]);
+		log_info("server: listening on %s%s", addr, j < cfg->nlisten ? "" : " (TLS)");
 	}
 	return 0;
 }
@@ -199,9 +207,18 @@ int server_init(struct server *s, const struct config *cfg, struct store *store,
 		log_err("server: cannot make a base URL from '%s'", cfg->base_url);
 		return -1;
 	}
+	if (cfg->nlisten_tls) {
+		char h[CONFIG_MAX_ADDR];
+		config_split_addr(cfg->listen_tls[0], h, sizeof(h), &s->tls_port);
+		// A base URL names the public port (443 behind a forward): redirect there.
+		const char *colon = strrchr(s->shell_host, ':');
+		if (s->base_tls)
+			s->tls_port = colon && !strchr(colon, ']') ? atoi(colon + 1) : 443;
+	}
 	if (!(s->loop = ev_new()))
 		return -1;
 	for (size_t i = 0; i < nfds; i++) {
+		s->ltls[s->nlfds] = i >= cfg->nlisten;
 		s->lfds[s->nlfds++] = fds[i];
 		if (ev_add(s->loop, fds[i], EV_READ, on_accept, s) < 0)
 			return -1;

@@ -13,12 +13,17 @@ struct conn;
 struct addr_slot;
 struct pc;
 struct grainmgr;
+struct tls_state;
+
+// Plain and TLS listeners together.
+#define SERVER_MAX_LISTEN (2 * CONFIG_MAX_LISTEN)
 
 struct server {
 	struct config cfg;
 	struct store *store;
 	struct ev_loop *loop;
-	int lfds[CONFIG_MAX_LISTEN];
+	int lfds[SERVER_MAX_LISTEN];
+	bool ltls[SERVER_MAX_LISTEN]; // this listener speaks TLS
 	size_t nlfds;
 	int sigfd;
 	struct conn *conns;           // all open connections, a doubly linked list
@@ -33,17 +38,21 @@ struct server {
 	struct pc *pc;                // the channel to the privileged parent
 	struct grainmgr *grains;      // running grains and their sessions
 	uint64_t access_gen;          // bumped when any access may have been taken away
+	struct tls_state *tls;        // certificates and sessions (NULL without TLS)
+	int tls_port;                 // where plain HTTP redirects to (0: no TLS)
 };
 
-// Binds every listen address of cfg into fds (CONFIG_MAX_LISTEN). 0 / -1 (logged).
+// Binds every listen address of cfg, then every listen_tls one, into fds
+// (SERVER_MAX_LISTEN). 0 / -1 (logged).
 int server_listen(const struct config *cfg, int *fds, size_t *n);
-// Serves on the bound fds with the given store. 0 / -1 (logged).
+// Serves on the bound fds (in server_listen's order) with the given store. 0 / -1 (logged).
 int server_init(struct server *s, const struct config *cfg, struct store *store,
 		const int *fds, size_t nfds);
 // Runs until SIGTERM/SIGINT and a graceful drain. 0 / -1.
 int server_run(struct server *s);
 void server_fini(struct server *s);
 
-// Computes base_url and shell_host from the config and the first bound address.
+// Computes base_url and shell_host from the config and the first bound address (the first
+// TLS one when there is one: https).
 int server_base_url(const struct config *cfg, char *url, size_t urlsz, char *host,
 		    size_t hostsz, bool *tls);

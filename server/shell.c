@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "acme_status.h"
 #include "apps.h"
 #include "grainmgr.h"
 #include "grains.h"
@@ -16,6 +17,7 @@
 #include "server.h"
 #include "shell_impl.h"
 #include "store.h"
+#include "tls.h"
 #include "util.h"
 #include "web.h"
 
@@ -394,7 +396,8 @@ static void post_setup(struct web_req *w, struct http_response *r)
 	if (res == AUTH_OK) {
 		log_info("setup: admin %s created; setup token spent", u.name);
 		web_server_name_changed();
-		start_session(w, r, &u, "/");
+		// Next step of the wizard: how people will reach the server (when it speaks TLS).
+		start_session(w, r, &u, w->srv->cfg.nlisten_tls ? "/admin/https" : "/");
 		return;
 	}
 	struct view v;
@@ -486,7 +489,18 @@ static void render_admin(struct web_req *w, struct http_response *r, const char 
 	shell_view_init(&v, w, r);
 	v.c.notice = notice;
 	v.c.error = error;
-	page_admin(&r->body, &v.c, l.u, l.n, invite_url);
+	struct acme_status as;
+	bool acme = w->srv->cfg.acme_directory[0] && acme_status_read(w->srv->cfg.data, &as) == 0;
+	char host[256];
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(w->srv->shell_host, ":"), w->srv->shell_host);
+	struct page_https https = {
+		.fingerprint = tls_fingerprint(w->srv, host),
+		.acme_state = acme ? as.state : w->srv->cfg.acme_directory[0] ? "starting" : "",
+		.acme_error = acme ? as.error : "",
+		.acme_names = acme ? as.names : "",
+		.acme_not_after = acme ? as.not_after : 0,
+	};
+	page_admin(&r->body, &v.c, &https, l.u, l.n, invite_url);
 	free(l.u);
 	shell_html_done(r, error ? 400 : 200);
 }
@@ -638,5 +652,5 @@ static const struct web_route routes[] = {
 bool shell_route(struct web_req *w, struct http_response *r)
 {
 	return web_dispatch(w, r, routes, sizeof(routes) / sizeof(routes[0])) != 0 ||
-	       shell_shares_route(w, r);
+	       shell_shares_route(w, r) || shell_https_route(w, r);
 }

@@ -30,3 +30,5 @@ bool shell_form_ok(struct web_req *w, struct http_response *r);
 bool shell_require_login(struct web_req *w, struct http_response *r);
 // Routes for sharing pages (shell_shares.c); false when none matched the path.
 bool shell_shares_route(struct web_req *w, struct http_response *r);
+// The HTTPS step of the wizard (shell_https.c); false when none matched the path.
+bool shell_https_route(struct web_req *w, struct http_response *r);

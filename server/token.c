@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Secret tokens: random generation, storage hashes and constant-time comparison.
+// Secret tokens: random generation, storage hashes, constant-time comparison, and the token
+// an Authorization header carries.
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -63,4 +65,31 @@ int token_equal(const char *a, const char *b)
 	if (la != lb)
 		return 0;
 	return sodium_memcmp(a, b, la) == 0;
+}
+
+bool token_from_authorization(const char *auth, char tok[TOKEN_HEX_LEN + 1])
+{
+	if (!auth)
+		return false;
+	if (strncasecmp(auth, "Bearer ", 7) == 0) {
+		if (!token_valid(auth + 7))
+			return false;
+		memcpy(tok, auth + 7, TOKEN_HEX_LEN + 1);
+		return true;
+	}
+	if (strncasecmp(auth, "Basic ", 6) != 0)
+		return false;
+	unsigned char raw[512];
+	size_t n = 0;
+	const char *b64 = auth + 6;
+	if (strlen(b64) > 600 || sodium_base642bin(raw, sizeof(raw) - 1, b64, strlen(b64), NULL, &n,
+						   NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return false;
+	raw[n] = '\0';
+	const char *colon = memchr(raw, ':', n);
+	bool ok = colon && token_valid(colon + 1);
+	if (ok)
+		memcpy(tok, colon + 1, TOKEN_HEX_LEN + 1);
+	sodium_memzero(raw, sizeof(raw));
+	return ok;
 }

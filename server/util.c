@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -58,4 +59,23 @@ void *util_grow(void *p, size_t n, size_t *cap, size_t sz)
 	if (q)
 		*cap = c;
 	return q;
+}
+
+static int fd_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void util_close_except(int *keep, size_t n)
+{
+	qsort(keep, n, sizeof(int), fd_cmp);
+	unsigned lo = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0u);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0u, 0u);
 }

@@ -43,3 +43,7 @@ int64_t util_unix_now(void);
 // Room for one more element of size sz in p (holding n of *cap): p itself, a larger copy
 // (*cap updated), or NULL when out of memory (p is still valid then).
 void *util_grow(void *p, size_t n, size_t *cap, size_t sz);
+
+// In a child about to meet hostile bytes: closes every fd but stdio and keep[0..n) (sorted in
+// place), so it holds nothing of its parent's (a channel to the front, a signalfd).
+void util_close_except(int *keep, size_t n);

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "apihost.h"
+#include "challenge.h"
 #include "grainmgr.h"
 #include "log.h"
 #include "pages.h"
@@ -274,9 +275,58 @@ int web_spool_open(const struct server *s)
 	return fd;
 }
 
+// The host part of the request's Host header when it is a plain name or address.
+static bool redirect_host(const struct web_req *w, char *out, size_t outsz)
+{
+	const char *h = w->http->host ? w->http->host : w->srv->shell_host;
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+	if (!n || n >= outsz || strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789.-[]:") < n)
+		return false;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return true;
+}
+
+// Plain HTTP on a server with TLS: challenges and the status API are answered, the rest
+// is sent to the same host and path over HTTPS.
+static void plain_http(struct web_req *w, struct http_response *r)
+{
+	const char *path = w->http->path;
+	if (strcmp(path, "/api/v1/status") == 0) {
+		if (!api_route(w, r))
+			resp_error(r, 404, "no such API endpoint");
+		return;
+	}
+	char host[300];
+	if (!redirect_host(w, host, sizeof(host))) {
+		resp_error(r, 400, "bad Host header");
+		return;
+	}
+	char port[16] = "";
+	if (w->srv->tls_port != 443)
+		snprintf(port, sizeof(port), ":%d", w->srv->tls_port);
+	bool safe = w->http->method == HTTP_GET || w->http->method == HTTP_HEAD;
+	// 308 keeps a POST a POST; a browser's plain navigation gets the classic 301.
+	r->status = safe ? 301 : 308;
+	const char *q = w->http->query ? w->http->query : "";
+	resp_header(r, "Location", "https://%s%s%s%s%s", host, port, w->http->path, *q ? "?" : "",
+		    q ? q : "");
+	resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+	buf_puts(&r->body, "This server is reached over HTTPS.\n");
+}
+
 void web_handle(struct web_req *w, struct http_response *r)
 {
 	w->now = util_unix_now();
+	if (strncmp(w->http->path, CHALLENGE_PREFIX, strlen(CHALLENGE_PREFIX)) == 0) {
+		challenge_serve(w, r);
+		return;
+	}
+	if (w->srv->tls_port && !w->tls) {
+		plain_http(w, r);
+		return;
+	}
 	if (!is_shell_host(w)) {
 		// Other hosts are the per-session grain hosts, ui-<id>.<shell host>.
 		char host[300], id[GM_HOST_ID_LEN + 1];

@@ -619,4 +619,51 @@
 				'Deleted ' + quoted(btn.dataset.title) + ' for good.', null);
 		});
 	});
+	// --- The HTTPS step (/admin/https): the name check answers in place, and the
+	// certificate's progress is polled from GET /api/v1/https. Without scripts the forms
+	// post and the page refreshes itself while a certificate is fetched. ---
+
+	var httpsBox = document.querySelector('[data-https-poll]');
+	var dynCheck = document.getElementById('dyn-check');
+	if (dynCheck) {
+		var dynName = document.getElementById('dyn-name');
+		var dynSay = document.getElementById('dyn-available');
+		dynCheck.addEventListener('click', function (ev) {
+			ev.preventDefault();
+			if (!dynName.value)
+				return show(dynSay, 'Type a name first.', 'error');
+			busy(dynCheck, true);
+			show(dynSay, 'Asking the name service…', 'busy');
+			api('POST', '/api/v1/https/available', { name: dynName.value }).then(function (r) {
+				busy(dynCheck, false);
+				show(dynSay, r.ok ? sentence(r.data.message) : apiError(r, 'The check failed'),
+					r.ok ? 'ok' : 'error');
+			}, function () {
+				busy(dynCheck, false);
+				show(dynSay, OFFLINE, 'error');
+			});
+		});
+	}
+	if (httpsBox) {
+		var working = /^(starting|ordering|renewing)$/;
+		var pollHttps = function () {
+			api('GET', '/api/v1/https').then(function (r) {
+				var a = r.ok && r.data.acme;
+				if (!a)
+					return;
+				var err = document.getElementById('acme-error');
+				show(document.getElementById('acme-state'), a.state, a.state === 'error' ? 'error' : '');
+				err.hidden = !a.error;
+				err.textContent = a.error ? sentence(a.error) : '';
+				var wait = document.getElementById('https-wait');
+				if (wait)
+					wait.hidden = !working.test(a.state);
+				if (working.test(a.state) || a.state === 'error')
+					window.setTimeout(pollHttps, 2000);
+			}, function () {
+				window.setTimeout(pollHttps, 5000);
+			});
+		};
+		pollHttps();
+	}
 })();

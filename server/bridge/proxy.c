@@ -60,6 +60,33 @@ struct bstream {
 // One read from an app at a time lands here before it is framed.
 static char scratch[BRIDGE_READ_CHUNK];
 
+// musl's allocator gives a page back as soon as its last object is freed, so buffers made
+// and freed for every request cost an mmap and a munmap each: finished streams leave their
+// buffers here for the next ones.
+#define SPARE_MAX 8
+#define SPARE_CAP_MAX (64 * 1024)
+static struct buf spares[SPARE_MAX];
+static size_t nspares;
+
+static void buf_release(struct buf *b)
+{
+	if (b->data && !b->oom && !b->max && b->cap <= SPARE_CAP_MAX && nspares < SPARE_MAX) {
+		b->len = 0;
+		spares[nspares++] = *b;
+		buf_init(b);
+		return;
+	}
+	buf_free(b);
+}
+
+static void buf_acquire(struct buf *b)
+{
+	if (nspares)
+		*b = spares[--nspares];
+	else
+		buf_init(b);
+}
+
 // Request headers the bridge writes itself, or that only make sense hop by hop.
 static const char *const dropped_headers[] = {
 	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "TE", "Trailer",
@@ -118,9 +145,9 @@ static void close_app(struct bstream *s, bool reuse)
 	}
 	s->app_wr_closed = true;
 	s->replay = false;
-	buf_free(&s->to_app);
+	buf_release(&s->to_app);
 	s->to_app_off = 0;
-	buf_free(&s->head);
+	buf_release(&s->head);
 }
 
 // Returns credit for BODY bytes that left our buffer (or were dropped): in halves of the
@@ -320,7 +347,7 @@ static void drop_replay(struct bstream *s)
 		return;
 	s->replay = false;
 	if (s->app_wr_closed) {
-		buf_free(&s->to_app);
+		buf_release(&s->to_app);
 		s->to_app_off = 0;
 	} else if (s->to_app_off) {
 		buf_consume(&s->to_app, s->to_app_off);
@@ -353,8 +380,8 @@ void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request 
 	s->upgrade = wants_websocket(req);
 	s->req_left = s->upgrade ? 0 : req->content_length;
 	s->replay = !s->upgrade && safe_method(req->method);
-	buf_init(&s->to_app);
-	buf_init(&s->head);
+	buf_acquire(&s->to_app);
+	buf_acquire(&s->head);
 	s->next = b->streams;
 	if (b->streams)
 		b->streams->prev = s;
@@ -401,13 +428,13 @@ static void write_app(struct bstream *s)
 			// retry stays whole (a dead pooled connection fails like this too).
 			s->app_wr_closed = true;
 			if (!s->replay) {
-				buf_free(&s->to_app);
+				buf_release(&s->to_app);
 				s->to_app_off = 0;
 			}
 		}
 	}
 	if (s->to_app_off == s->to_app.len && !s->replay) {
-		buf_free(&s->to_app);
+		buf_release(&s->to_app);
 		s->to_app_off = 0;
 		// An upgraded stream passes the front's END on as a half-close.
 		if (s->front_end && s->kind == HTTP_BODY_UPGRADE && s->phase == P_BODY && !s->app_wr_closed) {
@@ -477,7 +504,7 @@ static bool retry(struct bstream *s)
 	s->conn = NULL;
 	s->retried = true;
 	s->to_app_off = 0;
-	buf_free(&s->head);
+	buf_release(&s->head);
 	return connect_fresh(s);
 }
 
@@ -784,7 +811,7 @@ static bool on_head_bytes(struct bstream *s, const char *in, size_t n)
 		// What came with the head is body: less than one read, so it fits the fresh window.
 		size_t rest = len - head_len;
 		memmove(scratch, p + head_len, rest);
-		buf_free(&s->head);
+		buf_release(&s->head);
 		s->phase = P_BODY;
 		if (s->kind == HTTP_BODY_NONE || (s->kind == HTTP_BODY_LENGTH && !s->resp_left)) {
 			if (rest)

@@ -144,8 +144,14 @@ def run(scenario, time_limit=90):
 class Server:
     """One silo data directory, served by one process at a time (restart() starts another)."""
 
-    def __init__(self, data=None, config=None, name="silo", base_host=None):
+    def __init__(self, data=None, config=None, name="silo", base_host=None, tls=False,
+                 extra_args=(), port=None):
         self.data = data or os.path.join(tmpdir(), "data")
+        # tls: also --listen-tls on a port of its own (tls_port); the base URL is https then.
+        self.tls = tls
+        self.tls_port = None
+        self.extra_args = list(extra_args)
+        self.fixed_port = port    # serve plain HTTP on this port (say, where pebble validates)
         self.config = config      # dict of silo.conf settings, written to a file for --config
         self.name = name
         # With base_host (say "silo.localhost"), the server runs with --base-url
@@ -163,12 +169,16 @@ class Server:
 
     @property
     def base_url(self):
+        if self.tls:
+            return f"https://{self.shell_host or HOST + ':' + str(self.tls_port)}"
         return f"http://{self.shell_host or HOST + ':' + str(self.port)}"
 
     @property
     def shell_host(self):
         """The Host header the shell answers (None: the server's own address will do)."""
-        return f"{self.base_host}:{self.port}" if self.base_host else None
+        if not self.base_host:
+            return None
+        return f"{self.base_host}:{self.tls_port if self.tls else self.port}"
 
     def _config_file(self):
         path = os.path.join(tmpdir("silo-conf-"), "silo.conf")
@@ -187,12 +197,17 @@ class Server:
         """Starts `silo serve` and waits until GET /api/v1/status answers."""
         last = ""
         for _ in range(5):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             self.stderr_path = self._log_path()
             self.logs.append(self.stderr_path)
             args = [silo_bin(), "serve", "--data", self.data, "--listen", f"{HOST}:{self.port}"]
+            if self.tls:
+                self.tls_port = free_port()
+                args += ["--listen-tls", f"{HOST}:{self.tls_port}"]
             if self.base_host:
-                args += ["--base-url", f"http://{self.base_host}:{self.port}"]
+                scheme, port = ("https", self.tls_port) if self.tls else ("http", self.port)
+                args += ["--base-url", f"{scheme}://{self.base_host}:{port}"]
+            args += self.extra_args
             if self.config:
                 args += ["--config", self._config_file()]
             with open(self.stderr_path, "wb") as err, open(self.stderr_path + ".stdout", "wb") as out:
@@ -293,7 +308,15 @@ class Server:
         return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
     def client(self):
+        if self.tls:
+            return Client(self.tls_port, host=self.shell_host,
+                          tls=tls_context(os.path.join(self.data, "tls", "self.crt")))
         return Client(self.port, host=self.shell_host)
+
+    def tls_fingerprint(self):
+        """The fingerprint the server printed as `silo: tls: sha256 HEX`, or None."""
+        m = re.findall(r"^silo: tls: sha256 ([0-9a-f]{64})$", self.stderr(), re.M)
+        return m[-1] if m else None
 
     def raw(self, timeout=5):
         return Raw(self.port, timeout)
@@ -341,12 +364,36 @@ def parse_cookie(set_cookie):
     return name.strip(), value.strip(), attrs
 
 
+class SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 with the TLS server name (SNI, and what check_hostname checks)
+    set to a host name that needs no DNS."""
+
+    def __init__(self, port, sni, context, timeout):
+        super().__init__(HOST, port, context=context, timeout=timeout)
+        self._sni = sni
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._sni)
+
+
+def tls_context(cafile=None):
+    """A client context that trusts cafile (checking the host name), or anything (None)."""
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    if not cafile:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 class Client:
     """An HTTP client with a cookie jar and the session's CSRF token; one connection per
     request (keep-alive is tested separately over raw sockets)."""
 
-    def __init__(self, port, timeout=15, host=None):
+    def __init__(self, port, timeout=15, host=None, tls=None):
         self.port = port
+        self.tls = tls            # an ssl.SSLContext: talk HTTPS (SNI = host without port)
         self.timeout = timeout
         self.host = host          # the Host header to send (None: http.client's default)
         self.cookies = {}
@@ -371,7 +418,11 @@ class Client:
         if self.host:
             h["Host"] = self.host
         h.update(headers or {})
-        c = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+        if self.tls:
+            sni = (self.host or HOST).rsplit(":", 1)[0]
+            c = SNIConnection(self.port, sni, self.tls, self.timeout)
+        else:
+            c = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()

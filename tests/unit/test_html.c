@@ -214,7 +214,9 @@ static void test_pages_logged_in(void)
 	users[2].id = 3;
 	users[2].disabled = true;
 	buf_reset(&out);
-	page_admin(&out, &c, users, 3, "https://h.example/invite/" HOSTILE);
+	struct page_https https = {.fingerprint = "ab12", .acme_state = "error",
+				   .acme_error = HOSTILE, .acme_names = "a.example", .acme_not_after = 0};
+	page_admin(&out, &c, &https, users, 3, "https://h.example/invite/" HOSTILE);
 	d = buf_cstr(&out);
 	check_doc("admin", d, true);
 	CHECK(!strstr(d, "/admin/users/1/") && strstr(d, "action=\"/admin/users/2/disable\"") &&
@@ -224,8 +226,13 @@ static void test_pages_logged_in(void)
 	CHECK(strstr(d, "action=\"/admin/invites\"") &&
 	      strstr(d, "data-copy=\"https://h.example/invite/&lt;script&gt;") &&
 	      strstr(d, "7 days"), "admin: invite form and the fresh link with a copy button");
+	CHECK(strstr(d, "id=\"tls-fp\">ab12<") && strstr(d, "Last error: &lt;script&gt;"),
+	      "admin: the certificate fingerprint and ACME's last error (escaped)");
+	struct page_https off = {.fingerprint = "", .acme_state = "", .acme_error = "",
+				 .acme_names = ""};
 	buf_reset(&out);
-	page_admin(&out, &c, users, 0, NULL);
+	page_admin(&out, &c, &off, users, 0, NULL);
+	CHECK(strstr(buf_cstr(&out), "HTTPS is off"), "admin: says when HTTPS is off");
 	CHECK(!strstr(buf_cstr(&out), "data-copy"), "admin: no link box without a fresh link");
 
 	struct api_token toks[3] = { { .id = 5, .label = HOSTILE, .created = 1704164645 },

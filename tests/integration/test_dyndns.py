@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# A free name and a wildcard certificate, sandcats-style: silo registers NAME under the test
+# dynamic-DNS service's zone with a client certificate made on the box, keeps the address
+# current, and gets a certificate for NAME.ZONE and *.NAME.ZONE from pebble through DNS-01
+# (the service publishes the TXT record through pebble-challtestsrv). curl --cacert with
+# pebble's root verifies the shell host and a ui-... session host. Then: the name taken by
+# another box, a reinstall with the same key getting its name back, and the service down,
+# each with a clear error and the previous certificate kept.
+import hashlib
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import pebble
+import silotest
+from dyndns_service import DynDNS
+from silotest import HOST, Server, free_port, setup_admin, tls_context
+
+ZONE = "dyn.test"
+
+
+def wait_for(cond, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.5)
+    return cond()
+
+
+def curl_ok(port, host, root):
+    """curl --cacert ROOT https://HOST:PORT/api/v1/status, resolving HOST to 127.0.0.1."""
+    p = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", root, "--resolve",
+                        f"{host}:{port}:{HOST}", "-o", "/dev/null", "-w", "%{http_code}",
+                        f"https://{host}:{port}/api/v1/status"],
+                       capture_output=True, timeout=30, text=True)
+    return p.returncode == 0, p.stdout + p.stderr
+
+
+def served(port, sni):
+    try:
+        with socket.create_connection((HOST, port), timeout=10) as raw:
+            with tls_context().wrap_socket(raw, server_hostname=sni) as s:
+                return s.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def acme_of(admin):
+    r = admin.get("/api/v1/https")
+    return ((r.json() or {}).get("acme") or {}) if r.status == 200 else {}
+
+
+def login(server):
+    c = server.client()
+    r = c.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})
+    if r.status != 200:
+        raise RuntimeError(f"login failed: {r}")
+    c.csrf = r.json().get("csrf")
+    return c
+
+
+def box(p, svc, name, data, port, setup, root):
+    s = Server(data=data, port=port, tls=True, base_host=f"{name}.{ZONE}",
+               config={"tls_check_interval": 1},
+               extra_args=["--acme-directory", p.directory, "--acme-ca", p.cert,
+                           "--dyndns-url", svc.url, "--dyndns-ca", svc.cert,
+                           "--dyndns-name", name, "--dyndns-zone", ZONE,
+                           "--dyndns-email", "owner@example.test"]).start()
+
+    # The shell host is served the self-signed certificate until the ACME one arrives:
+    # this client trusts both.
+    def client():
+        ctx = tls_context(os.path.join(data, "tls", "self.crt"))
+        ctx.load_verify_locations(root)
+        return silotest.Client(s.tls_port, host=s.shell_host, tls=ctx)
+    s.client = client
+    return s, (setup_admin(s) if setup else login(s))
+
+
+def scenario(t):
+    if not pebble.available() or not shutil.which("curl"):
+        t.ok(False, "dyndns: pebble, pebble-challtestsrv, openssl and curl are installed")
+        return
+    port = free_port()
+    p = pebble.Pebble(port).start()
+    root = os.path.join(p.dir, "root.pem")
+    with open(root, "w") as f:
+        f.write(p.root())
+    svc = DynDNS(p.dns_mgmt, ZONE).start()
+
+    data = os.path.join(silotest.tmpdir(), "data")
+    s, admin = box(p, svc, "box", data, port, True, root)
+    host = f"box.{ZONE}"
+    ok = wait_for(lambda: curl_ok(s.tls_port, host, root)[0], 90)
+    t.ok(ok, "dyndns: curl --cacert <pebble root> verifies https://box.dyn.test (the shell host)",
+         curl_ok(s.tls_port, host, root)[1])
+    sess = f"ui-{'ab' * 16}.{host}"
+    ok, why = curl_ok(s.tls_port, sess, root)
+    t.ok(ok, "dyndns: and a ui-... session host: the certificate is the wildcard", why)
+    crt = os.path.join(data, "tls", "acme", "dyndns.crt")
+    key = os.path.join(data, "tls", "acme", "dyndns.key")
+    der = ssl.PEM_cert_to_DER_cert(open(crt).read())
+    t.eq(svc.names.get("box"), hashlib.sha256(der).hexdigest(),
+         "dyndns: the service holds the name by the fingerprint of the box's client certificate")
+    t.eq(oct(os.stat(key).st_mode & 0o777), "0o600",
+         "dyndns: the client key stays on the box, readable by its owner only")
+    t.ok(("box", HOST) in svc.updates, "dyndns: the box sent its address (the service saw 127.0.0.1)")
+    t.ok(len(svc.txt_seen) >= 2 and not svc.txt.get("box"),
+         "dyndns: DNS-01 values were published for the name and its wildcard, then cleared",
+         (svc.txt_seen, svc.txt))
+    a = acme_of(admin)
+    t.ok(a.get("state") == "valid" and a.get("names") == f"{host} *.{host}",
+         "dyndns: the admin API shows a valid certificate for the name and its wildcard", a)
+    first = served(s.tls_port, host)
+    s.stop()
+
+    # Another box asking for the same name: refused, and it says so.
+    other = os.path.join(silotest.tmpdir(), "data")
+    s2, admin2 = box(p, svc, "box", other, port, True, root)
+    a = wait_for(lambda: acme_of(admin2).get("state") == "error" and acme_of(admin2), 30)
+    t.ok(a and "the name box is taken" in a.get("error", ""),
+         "dyndns: a name held by another key is refused with a clear error", a)
+    s2.stop()
+
+    # A reinstall that kept the key (an empty data directory but the same dyndns.key/crt)
+    # gets its name back.
+    again = os.path.join(silotest.tmpdir(), "data")
+    os.makedirs(os.path.join(again, "tls", "acme"))
+    shutil.copy2(key, os.path.join(again, "tls", "acme", "dyndns.key"))
+    shutil.copy2(crt, os.path.join(again, "tls", "acme", "dyndns.crt"))
+    for d in (again, os.path.join(again, "tls"), os.path.join(again, "tls", "acme")):
+        os.chmod(d, 0o711)
+    before = len(svc.updates)
+    s3, admin3 = box(p, svc, "box", again, port, True, root)
+    ok = wait_for(lambda: curl_ok(s3.tls_port, host, root)[0], 90)
+    t.ok(ok and len(svc.updates) > before,
+         "dyndns: a reinstall with the same key gets the name back and a new certificate")
+    s3.stop()
+
+    # The service is down: the first box starts with its certificate, says what is wrong,
+    # and keeps serving the certificate it has.
+    svc.stop()
+    s4, admin4 = box(p, svc, "box", data, port, False, root)
+    a = wait_for(lambda: acme_of(admin4).get("state") == "error" and acme_of(admin4), 30)
+    t.ok(a and "cannot reach the dynamic DNS service" in a.get("error", ""),
+         "dyndns: the service being down is a clear error", a)
+    t.eq(served(s4.tls_port, host), first,
+         "dyndns: with the service down the previous certificate is still served")
+    s4.stop()
+    p.stop()
+
+
+if __name__ == "__main__":
+    silotest.run(scenario, time_limit=170)
