@@ -41,6 +41,10 @@ struct user {
 	int64_t created;   // unix seconds
 };
 
+// password_cost = small: Argon2id over 24 MiB with four passes, above OWASP's minimum
+// (19 MiB, two passes), for the appliance in 128 MiB of RAM.
+#define AUTH_PWHASH_SMALL_OPS 4ULL
+#define AUTH_PWHASH_SMALL_MEM ((size_t)24 << 20)
 // Hashing cost; tests may lower it. Defaults are libsodium's INTERACTIVE limits.
 void auth_set_pwhash_cost(unsigned long long opslimit, size_t memlimit);
 

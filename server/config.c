@@ -242,8 +242,10 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 			snprintf(err, errsz, "%s: value too long", key);
 			return -1;
 		}
-		if (key[0] == 'p' && strcmp(value, "interactive") && strcmp(value, "moderate")) {
-			snprintf(err, errsz, "password_cost: '%s' is not interactive or moderate", value);
+		if (key[0] == 'p' && strcmp(value, "interactive") && strcmp(value, "moderate") &&
+		    strcmp(value, "small")) {
+			snprintf(err, errsz, "password_cost: '%s' is not small, interactive or moderate",
+				 value);
 			return -1;
 		}
 		if (key[0] == 'b' && *value && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {

@@ -151,6 +151,8 @@ static int front_main(const struct config *c, const int *lfds, size_t nlfds, int
 	struct store *st = open_store(c);
 	if (strcmp(c->password_cost, "moderate") == 0)
 		auth_set_pwhash_cost(crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE);
+	else if (strcmp(c->password_cost, "small") == 0) // a box with little RAM: more passes
+		auth_set_pwhash_cost(AUTH_PWHASH_SMALL_OPS, AUTH_PWHASH_SMALL_MEM);
 	static struct server srv;
 	if (server_init(&srv, c, st, lfds, nlfds) < 0 || pc_init(&srv, sock) < 0 ||
 	    (tls_fd >= 0 && tls_init(&srv, tls_fd, tls_stamp) < 0) || grainmgr_init(&srv) < 0)

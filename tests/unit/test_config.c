@@ -156,6 +156,8 @@ static void test_strings(void)
 	CHECK(apply("base_url = HTTP://example.org\n") == -1, "config: base_url scheme is lowercase");
 	CHECK(apply("password_cost = moderate\n") == 0 && strcmp(cfg.password_cost, "moderate") == 0,
 	      "config: password_cost moderate");
+	CHECK(apply("password_cost = small\n") == 0 && strcmp(cfg.password_cost, "small") == 0,
+	      "config: password_cost small");
 	CHECK(apply("password_cost = sensitive\n") == -1 && err_has("password_cost"),
 	      "config: unknown password_cost refused");
 	CHECK(apply("password_cost = interactive-but-much-longer\n") == -1, "config: long password_cost refused");
