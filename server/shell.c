@@ -107,7 +107,7 @@ bool shell_require_login(struct web_req *w, struct http_response *r)
 	return false;
 }
 
-static bool require_admin(struct web_req *w, struct http_response *r)
+bool shell_require_admin(struct web_req *w, struct http_response *r)
 {
 	if (!shell_require_login(w, r))
 		return false;
@@ -507,13 +507,13 @@ static void render_admin(struct web_req *w, struct http_response *r, const char 
 
 static void get_admin(struct web_req *w, struct http_response *r)
 {
-	if (require_admin(w, r))
+	if (shell_require_admin(w, r))
 		render_admin(w, r, NULL, NULL, NULL);
 }
 
 static void post_admin_invite(struct web_req *w, struct http_response *r)
 {
-	if (!require_admin(w, r) || !shell_form_ok(w, r))
+	if (!shell_require_admin(w, r) || !shell_form_ok(w, r))
 		return;
 	char token[TOKEN_HEX_LEN + 1], url[512];
 	if (auth_invite_new(w->srv->store, w->user.id, w->now, token) < 0) {
@@ -526,7 +526,7 @@ static void post_admin_invite(struct web_req *w, struct http_response *r)
 
 static void set_disabled(struct web_req *w, struct http_response *r, bool disabled)
 {
-	if (!require_admin(w, r) || !shell_form_ok(w, r))
+	if (!shell_require_admin(w, r) || !shell_form_ok(w, r))
 		return;
 	char *end;
 	long long id = strtoll(w->args[0], &end, 10);

@@ -14,20 +14,9 @@
 #include "tls.h"
 #include "web.h"
 
-static bool need_admin(struct web_req *w, struct http_response *r)
-{
-	if (!shell_require_login(w, r))
-		return false;
-	if (!w->user.is_admin) {
-		shell_error(w, r, 403, "Only the server's administrators can open this page.");
-		return false;
-	}
-	return true;
-}
-
 static void get_https_page(struct web_req *w, struct http_response *r)
 {
-	if (!need_admin(w, r))
+	if (!shell_require_admin(w, r))
 		return;
 	struct server *s = w->srv;
 	struct view v;
@@ -58,7 +47,7 @@ static void get_https_page(struct web_req *w, struct http_response *r)
 
 static void post_https_page(struct web_req *w, struct http_response *r)
 {
-	if (!need_admin(w, r) || !shell_form_ok(w, r))
+	if (!shell_require_admin(w, r) || !shell_form_ok(w, r))
 		return;
 	char mode[16], name[CONFIG_MAX_DOMAIN + 2], op[16];
 	if (web_form(w, "mode", mode, sizeof(mode)) < 0)

@@ -28,6 +28,8 @@ void shell_error(struct web_req *w, struct http_response *r, int status, const c
 bool shell_form_ok(struct web_req *w, struct http_response *r);
 // false after redirecting a logged-out visitor to the login page.
 bool shell_require_login(struct web_req *w, struct http_response *r);
+// shell_require_login, then false after a 403 page for someone who is not an administrator.
+bool shell_require_admin(struct web_req *w, struct http_response *r);
 // Routes for sharing pages (shell_shares.c); false when none matched the path.
 bool shell_shares_route(struct web_req *w, struct http_response *r);
 // The HTTPS step of the wizard (shell_https.c); false when none matched the path.

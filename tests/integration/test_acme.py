@@ -7,46 +7,17 @@
 import hashlib
 import os
 import re
-import socket
-import ssl
 import time
 
 import pebble
 import silotest
+from tlstest import served, verified, wait_for
 from silotest import HOST, Server, free_port, setup_admin, tls_context
 
 NAME = "example.test"
 
 
-def served(port, sni):
-    """The DER certificate served for sni (no verification), or None."""
-    try:
-        with socket.create_connection((HOST, port), timeout=10) as raw:
-            with tls_context().wrap_socket(raw, server_hostname=sni) as s:
-                return s.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError):
-        return None
 
-
-def verified(port, sni, root_file):
-    """True when the chain served for sni verifies against root_file for that name."""
-    ctx = ssl.create_default_context(cafile=root_file)
-    try:
-        with socket.create_connection((HOST, port), timeout=10) as raw:
-            with ctx.wrap_socket(raw, server_hostname=sni):
-                return True
-    except (OSError, ssl.SSLError):
-        return False
-
-
-def wait_for(cond, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.5)
-    return cond()
 
 
 def admin_page(admin):

@@ -12,9 +12,9 @@ import os
 import ssl
 import subprocess
 import threading
-import time
 
 import silotest
+from tlstest import acme_of, wait_for
 from silotest import HOST, Server, free_port, setup_admin
 
 
@@ -113,19 +113,6 @@ class CA:
         self.httpd.shutdown()
 
 
-def wait_for(cond, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.3)
-    return cond()
-
-
-def acme_of(admin):
-    r = admin.get("/api/v1/https")
-    return (r.json() or {}).get("acme") or {} if r.status == 200 else {}
 
 
 def scenario(t):

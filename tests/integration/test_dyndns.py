@@ -11,50 +11,19 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import ssl
-import subprocess
-import time
 
 import pebble
 import silotest
+from tlstest import acme_of, curl_ok, served, wait_for
 from dyndns_service import DynDNS
 from silotest import HOST, Server, free_port, setup_admin, tls_context
 
 ZONE = "dyn.test"
 
 
-def wait_for(cond, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.5)
-    return cond()
 
 
-def curl_ok(port, host, root):
-    """curl --cacert ROOT https://HOST:PORT/api/v1/status, resolving HOST to 127.0.0.1."""
-    p = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", root, "--resolve",
-                        f"{host}:{port}:{HOST}", "-o", "/dev/null", "-w", "%{http_code}",
-                        f"https://{host}:{port}/api/v1/status"],
-                       capture_output=True, timeout=30, text=True)
-    return p.returncode == 0, p.stdout + p.stderr
-
-
-def served(port, sni):
-    try:
-        with socket.create_connection((HOST, port), timeout=10) as raw:
-            with tls_context().wrap_socket(raw, server_hostname=sni) as s:
-                return s.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError):
-        return None
-
-
-def acme_of(admin):
-    r = admin.get("/api/v1/https")
-    return ((r.json() or {}).get("acme") or {}) if r.status == 200 else {}
 
 
 def login(server):

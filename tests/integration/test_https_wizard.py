@@ -10,35 +10,16 @@
 import os
 import re
 import shutil
-import socket
-import ssl
-import subprocess
-import time
 
 import pebble
 import silotest
+from tlstest import curl_ok, wait_for
 from dyndns_service import DynDNS
 from silotest import HOST, Server, free_port, setup_admin, tls_context
 
 ZONE = "dyn.test"
 
 
-def wait_for(cond, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.5)
-    return cond()
-
-
-def curl_ok(port, host, root):
-    p = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", root, "--resolve",
-                        f"{host}:{port}:{HOST}", "-o", "/dev/null", "-w", "%{http_code}",
-                        f"https://{host}:{port}/api/v1/status"],
-                       capture_output=True, timeout=30, text=True)
-    return p.returncode == 0, p.stdout + p.stderr
 
 
 def https(admin):
