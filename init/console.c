@@ -23,7 +23,11 @@ void console_open(void)
 		if (fd > 2)
 			close(fd);
 	}
-	// console=ttyS0 sends /dev/console to the serial port; a monitor shows tty0.
+	// console=ttyS0 sends /dev/console to the serial port; a monitor shows tty0. Called
+	// again once devtmpfs is mounted: the tty0 opened before goes.
+	if (screen_fd >= 0)
+		close(screen_fd);
+	screen_fd = -1;
 	struct stat a, b;
 	int tty = open("/dev/tty0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (tty >= 0 && fstat(tty, &a) == 0 && fstat(1, &b) == 0 && a.st_rdev != b.st_rdev)

@@ -47,11 +47,6 @@ static int write_at(int fd, const void *buf, size_t n, uint64_t off)
 	return pwrite(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int read_sb(const char *dev, struct ext4_sb *sb)
 {
 	uint8_t b[1024];
@@ -62,13 +57,13 @@ static int read_sb(const char *dev, struct ext4_sb *sb)
 	close(fd);
 	if (r < 0 || b[0x38] != 0x53 || b[0x39] != 0xef)
 		return -1;
-	uint32_t log = le32(b + 0x18);
+	uint32_t log = util_le32(b + 0x18);
 	if (log > 6)
 		return -1;
 	sb->block_size = 1024u << log;
-	sb->blocks = le32(b + 0x4);
-	if (le32(b + 0x60) & 0x80)   // INCOMPAT_64BIT: the high half is valid
-		sb->blocks |= (uint64_t)le32(b + 0x150) << 32;
+	sb->blocks = util_le32(b + 0x4);
+	if (util_le32(b + 0x60) & 0x80)   // INCOMPAT_64BIT: the high half is valid
+		sb->blocks |= (uint64_t)util_le32(b + 0x150) << 32;
 	memcpy(sb->label, b + 0x78, 16);
 	sb->label[16] = '\0';
 	return 0;

@@ -3,16 +3,8 @@
 #include <string.h>
 
 #include "gpt.h"
+#include "util.h"
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -54,23 +46,23 @@ enum gpt_err gpt_parse(const uint8_t *hdr, const uint8_t *entries, struct gpt *g
 	memset(g, 0, sizeof(*g));
 	if (memcmp(hdr, "EFI PART", 8) != 0)
 		return GPT_E_SIGNATURE;
-	uint32_t size = le32(hdr + H_SIZE);
-	if (size < 92 || size > GPT_SECTOR || header_crc(hdr, size) != le32(hdr + H_CRC))
+	uint32_t size = util_le32(hdr + H_SIZE);
+	if (size < 92 || size > GPT_SECTOR || header_crc(hdr, size) != util_le32(hdr + H_CRC))
 		return GPT_E_HEADER;
-	g->my_lba = le64(hdr + H_MY);
-	g->alt_lba = le64(hdr + H_ALT);
-	g->first_usable = le64(hdr + H_FIRST);
-	g->last_usable = le64(hdr + H_LAST);
-	g->entries_lba = le64(hdr + H_ENTRIES);
-	g->nentries = le32(hdr + H_NENT);
-	g->entry_size = le32(hdr + H_ENTSZ);
+	g->my_lba = util_le64(hdr + H_MY);
+	g->alt_lba = util_le64(hdr + H_ALT);
+	g->first_usable = util_le64(hdr + H_FIRST);
+	g->last_usable = util_le64(hdr + H_LAST);
+	g->entries_lba = util_le64(hdr + H_ENTRIES);
+	g->nentries = util_le32(hdr + H_NENT);
+	g->entry_size = util_le32(hdr + H_ENTSZ);
 	if (g->my_lba != 1 || g->entries_lba != 2 || g->first_usable > g->last_usable ||
 	    g->last_usable >= g->alt_lba)
 		return GPT_E_HEADER;
 	// Only the usual layout (128 entries of 128 bytes) is handled; it is what sfdisk writes.
 	if (g->entry_size != GPT_ENTRY_SIZE || g->nentries == 0 || g->nentries > GPT_MAX_ENTRIES)
 		return GPT_E_ENTRIES;
-	if (gpt_crc32(entries, (size_t)g->nentries * g->entry_size) != le32(hdr + H_ENTCRC))
+	if (gpt_crc32(entries, (size_t)g->nentries * g->entry_size) != util_le32(hdr + H_ENTCRC))
 		return GPT_E_ENTRIES;
 	return GPT_OK;
 }
@@ -89,8 +81,8 @@ enum gpt_err gpt_partition(const uint8_t *entries, const struct gpt *g, unsigned
 	const uint8_t *e = entries + (size_t)(partno - 1) * g->entry_size;
 	if (!entry_used(e))
 		return GPT_E_PARTITION;
-	*first = le64(e + 32);
-	*last = le64(e + 40);
+	*first = util_le64(e + 32);
+	*last = util_le64(e + 40);
 	if (*first > *last || *first < g->first_usable || *last > g->last_usable)
 		return GPT_E_PARTITION;
 	return GPT_OK;
@@ -121,7 +113,7 @@ enum gpt_err gpt_grow_last(uint8_t *hdr, uint8_t *entries, uint8_t *backup_hdr,
 
 	uint8_t *ent = entries + (size_t)(partno - 1) * g.entry_size;
 	put_le64(ent + 40, end);
-	uint32_t size = le32(hdr + H_SIZE);
+	uint32_t size = util_le32(hdr + H_SIZE);
 	put_le64(hdr + H_ALT, disk_sectors - 1);
 	put_le64(hdr + H_LAST, last_usable);
 	put_le32(hdr + H_ENTCRC, gpt_crc32(entries, (size_t)g.nentries * g.entry_size));

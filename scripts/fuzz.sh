@@ -37,7 +37,7 @@ sources() {
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
 	fuzz_token_header) echo server/token.c server/log.c -lsodium ;;
 	fuzz_dhcp) echo init/dhcp.c ;;
-	fuzz_gpt) echo init/gpt.c ;;
+	fuzz_gpt) echo init/gpt.c server/util.c ;;
 	fuzz_osupdate) echo server/osupdate.c server/util.c -lsodium ;;
 	fuzz_grubenv) echo server/grubenv.c ;;
 	fuzz_acme_json) echo server/acme_json.c server/challenge.c server/response.c server/http.c \

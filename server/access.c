@@ -107,6 +107,22 @@ static int share_bits(struct store *s, const struct manifest *m, const char *gra
 	return 0;
 }
 
+// How many shares lead from the owner to share (1: the owner's own); -1 on error.
+static int chain_depth(struct store *s, const char *share)
+{
+	char id[SHARE_ID_LEN + 1];
+	snprintf(id, sizeof(id), "%s", share);
+	int depth = 0;
+	while (id[0] && depth < ACCESS_CHAIN_MAX) {
+		struct share_link l;
+		if (shares_link_of(s, id, &l) != 0)
+			return -1;
+		memcpy(id, l.parent, sizeof(id));
+		depth++;
+	}
+	return depth;
+}
+
 struct grant_walk {
 	struct store *s;
 	const struct manifest *m;
@@ -222,7 +238,9 @@ int access_may_share(struct store *s, const char *grain, int64_t user_id, const 
 			r = -1;
 		else if (!gw.parent[0])
 			r = 1; // no single share they hold covers the role
-		else
+		else if ((r = chain_depth(s, gw.parent)) >= 0)
+			r = r + 1 >= ACCESS_CHAIN_MAX ? 3 : 0; // a link beyond it would never open
+		if (r == 0)
 			memcpy(parent, gw.parent, SHARE_ID_LEN + 1);
 	}
 	manifest_free(m);

@@ -30,7 +30,8 @@ int access_resolve(struct store *s, const char *grain, int64_t user_id, const ch
 		   struct access *out);
 // Whether user may make a share of grain with role: its permissions must lie within what
 // they hold. On 0, parent is the share their access came from ("" for the owner).
-// 0 allowed, 1 not theirs to give (or no access), 2 no such role, -1 error.
+// 0 allowed, 1 not theirs to give (or no access), 2 no such role, 3 their share is too many
+// links from the owner to pass on, -1 error.
 int access_may_share(struct store *s, const char *grain, int64_t user_id, const char *role,
 		     char parent[SHARE_ID_LEN + 1]);
 // The roles people can be given on a grain of this app: the manifest's, or ACCESS_ROLE_ALL.

@@ -59,8 +59,8 @@ static void on_reply(void *arg, const struct priv_msg *m, int fd)
 		sys_reply(s, 503, json_pack("{s:s}", "error", "the privileged parent cannot be reached"));
 	} else if (m->status) {
 		// An OS update the parent refused: a bad file is the client's, the rest is ours.
-		int code = s->type == PRIV_OS_UPDATE && (m->status == EINVAL || m->status == EBADMSG ||
-							 m->status == EFBIG) ? 400 : 500;
+		int code = s->type == PRIV_OS_UPDATE && (m->status == EINVAL || m->status == EBADMSG)
+				   ? 400 : 500;
 		sys_reply(s, code, json_pack("{s:s}", "error", m->text));
 	} else if (s->type == PRIV_POWER) {
 		log_info("system: %s asked to %s", s->who, s->action ? "reboot" : "power off");

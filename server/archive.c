@@ -914,7 +914,7 @@ static enum archive_result wr_symlink(struct wr *w, int dirfd, const char *name)
 	const char *why;
 	if (archive_target_valid(t, (size_t)n, depth, &why) < 0) {
 		char q[ARCHIVE_QUOTE_MAX * 4 + 16];
-		return wr_fail(w, ARCHIVE_E_HOSTILE, "%s (-> '%s'); packages may hold only relative "
+		return wr_fail(w, ARCHIVE_E_HOSTILE, "%s (-> '%s'); an archive holds only relative "
 			       "symlinks that stay inside the tree", why,
 			       quote(q, sizeof(q), t, (size_t)n));
 	}
@@ -1042,7 +1042,7 @@ static enum archive_result wr_entry(struct wr *w, int dirfd, const struct wr_ite
 				   : S_ISCHR(sb.st_mode)  ? "a character device"
 				   : S_ISBLK(sb.st_mode)  ? "a block device"
 							  : "of an unknown type";
-		return wr_fail(w, ARCHIVE_E_HOSTILE, "is %s; packages hold only directories, "
+		return wr_fail(w, ARCHIVE_E_HOSTILE, "is %s; an archive holds only directories, "
 			       "regular files and symlinks", kind);
 	}
 	enum archive_result res = wr_head(w, ARCHIVE_DIR, sb.st_mode & 0777);

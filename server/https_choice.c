@@ -114,6 +114,13 @@ static void on_applied(void *arg, const struct priv_msg *m, int fd)
 		hx_done(x, m->status == EPIPE ? 503 : 400, m->text);
 		return;
 	}
+	// Kept only once the parent took it: a refused choice leaves the previous one.
+	if (store_setting_set(x->srv->store, "https_mode", https_mode_str(x->mode)) < 0 ||
+	    store_setting_set(x->srv->store, "https_name", x->name) < 0) {
+		hx_done(x, 500, "the choice is in effect but could not be saved: make it again "
+				"after a restart");
+		return;
+	}
 	log_info("https: the server is now reached as: %s %s", https_mode_str(x->mode), x->name);
 	hx_done(x, 200, x->mode == HTTPS_MODE_LAN ? "only on your network, with the self-signed "
 			"certificate" : "saved: the certificate is being fetched");
@@ -121,11 +128,6 @@ static void on_applied(void *arg, const struct priv_msg *m, int fd)
 
 static void apply(struct hx *x)
 {
-	if (store_setting_set(x->srv->store, "https_mode", https_mode_str(x->mode)) < 0 ||
-	    store_setting_set(x->srv->store, "https_name", x->name) < 0) {
-		hx_done(x, 500, "could not save the choice");
-		return;
-	}
 	struct priv_msg m = {.type = PRIV_HTTPS_APPLY, .action = x->mode};
 	snprintf(m.text, sizeof(m.text), "%s", x->name);
 	if (!pc_request(x->srv, &m, -1, on_applied, x))

@@ -32,19 +32,6 @@ static enum osupdate_result fail(enum osupdate_result r, char *err, size_t errsz
 	return r;
 }
 
-static uint64_t le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void put64(unsigned char *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++, v >>= 8)
@@ -89,13 +76,13 @@ enum osupdate_result osupdate_parse_header(const unsigned char head[OSUPDATE_HEA
 	memset(h, 0, sizeof(*h));
 	if (memcmp(head, OSUPDATE_MAGIC, 8) != 0)
 		return fail(OSU_E_FORMAT, err, errsz, "not an OS update file (wrong magic)");
-	if (le32(head + 8) != OSUPDATE_FORMAT)
+	if (util_le32(head + 8) != OSUPDATE_FORMAT)
 		return fail(OSU_E_FORMAT, err, errsz, "format %u of OS update files is not known "
-			    "here (this silo reads format %d)", le32(head + 8), OSUPDATE_FORMAT);
-	if (le32(head + 12) != OSUPDATE_HEAD)
-		return fail(OSU_E_FORMAT, err, errsz, "header length %u, not %d", le32(head + 12),
+			    "here (this silo reads format %d)", util_le32(head + 8), OSUPDATE_FORMAT);
+	if (util_le32(head + 12) != OSUPDATE_HEAD)
+		return fail(OSU_E_FORMAT, err, errsz, "header length %u, not %d", util_le32(head + 12),
 			    OSUPDATE_HEAD);
-	h->payload_len = le64(head + 16);
+	h->payload_len = util_le64(head + 16);
 	if (h->payload_len < OSUPDATE_MIN_PAYLOAD || h->payload_len > OSUPDATE_MAX_PAYLOAD ||
 	    file_size != OSUPDATE_HEAD + h->payload_len + OSUPDATE_SIG)
 		return fail(OSU_E_FORMAT, err, errsz, "the header's length does not match the file's");

@@ -233,17 +233,13 @@ static int restore_settle(const struct config *c, const struct parent_job *j, ch
 
 // --- the whole server ---
 
-static bool is_id(const char *s)
-{
-	return priv_id_valid(s);
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 // The grain ids under DIR/grains, sorted (the archive's order). NULL-terminated; malloc'd.
+// NULL when any could not be read: a server backup must not leave a grain out silently.
 static char **grain_ids(const char *grains)
 {
 	DIR *d = opendir(grains);
@@ -252,23 +248,30 @@ static char **grain_ids(const char *grains)
 	size_t n = 0, cap = 16;
 	char **ids = calloc(cap + 1, sizeof(char *));
 	struct dirent *e;
-	while (ids && (e = readdir(d))) {
-		if (!is_id(e->d_name))
+	bool failed = !ids;
+	while (!failed && (e = readdir(d))) {
+		if (!priv_id_valid(e->d_name))
 			continue;
 		if (n == cap) {
 			char **m = realloc(ids, (cap * 2 + 1) * sizeof(char *));
-			if (!m)
+			failed = !m;
+			if (failed)
 				break;
 			ids = m;
 			cap *= 2;
 		}
-		if (!(ids[n] = strdup(e->d_name)))
-			break;
-		ids[++n] = NULL;
+		failed = !(ids[n] = strdup(e->d_name));
+		if (!failed)
+			ids[++n] = NULL;
 	}
 	closedir(d);
-	if (ids)
-		qsort(ids, n, sizeof(char *), name_cmp);
+	if (failed) {
+		for (size_t i = 0; ids && i < n; i++)
+			free(ids[i]);
+		free(ids);
+		return NULL;
+	}
+	qsort(ids, n, sizeof(char *), name_cmp);
 	return ids;
 }
 
@@ -292,8 +295,12 @@ static enum archive_result fill_server(struct archive_writer *w, void *ctx)
 	for (size_t i = 0; !r && ids[i]; i++) {
 		util_path(path, sizeof(path), "%s/grains/%s/var", x->c->data, ids[i]);
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0 && errno == ENOENT)
 			continue; // not a grain (yet): being created or restored
+		if (fd < 0) {
+			r = ARCHIVE_E_IO;
+			break;
+		}
 		snprintf(name, sizeof(name), "grains/%s", ids[i]);
 		r = archive_writer_dir(w, name, 0711);
 		snprintf(name, sizeof(name), "grains/%s/var", ids[i]);

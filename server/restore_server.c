@@ -119,7 +119,6 @@ static int check_tree(const char *tree)
 
 struct mover {
 	const struct config *c;
-	const char *tree;
 	int grains;
 	int apps;
 };
@@ -171,7 +170,7 @@ static int move_grain(const char *dir, const char *name, void *arg)
 static int move_tree(const struct config *c, const char *tree, struct mover *m)
 {
 	char p[PATH_MAX], db[PATH_MAX];
-	*m = (struct mover){.c = c, .tree = tree};
+	*m = (struct mover){.c = c};
 	util_path(p, sizeof(p), "%s/apps", tree);
 	if (is_dir(tree, "apps") && each_entry(p, move_app, m) < 0)
 		return -1;

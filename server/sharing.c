@@ -14,8 +14,9 @@
 int sharing_status(enum sharing_result r)
 {
 	static const int st[] = {
-		[SHARING_OK] = 200, [SHARING_NO_GRAIN] = 404, [SHARING_FORBIDDEN] = 403,
+		[SHARING_OK] = 200, [SHARING_FORBIDDEN] = 403,
 		[SHARING_BAD_ROLE] = 400, [SHARING_BAD_LABEL] = 400, [SHARING_TOO_MANY] = 409,
+		[SHARING_TOO_DEEP] = 409,
 		[SHARING_ERROR] = 500,
 	};
 	return st[r];
@@ -26,14 +27,15 @@ const char *sharing_message(enum sharing_result r)
 	switch (r) {
 	case SHARING_OK:
 		return "ok";
-	case SHARING_NO_GRAIN:
-		return "no such grain";
 	case SHARING_FORBIDDEN:
 		return "you can only share what you hold yourself";
 	case SHARING_BAD_ROLE:
 		return "role: the app has no such role";
 	case SHARING_BAD_LABEL:
 		return "label: at most 128 characters, without control characters";
+	case SHARING_TOO_DEEP:
+		return "this grain reached you through too many people to be shared further; ask "
+		       "its owner for a link";
 	case SHARING_TOO_MANY:
 		return "this grain has too many sharing links and tokens; revoke some first";
 	case SHARING_ERROR:
@@ -68,18 +70,14 @@ enum sharing_result sharing_create(struct web_req *w, const char *grain, enum sh
 				   const char *role, const char *label, struct sharing_new *out)
 {
 	struct server *s = w->srv;
-	struct grain_info g;
-	enum sharing_role mine = sharing_role_of(w, grain, &g);
-	if (mine != SHARING_ROLE_OWNER && mine != SHARING_ROLE_SHARED)
-		return mine == SHARING_ROLE_ERROR ? SHARING_ERROR
-		       : mine == SHARING_ROLE_NONE ? SHARING_FORBIDDEN : SHARING_NO_GRAIN;
 	int r;
 	if (!shares_label_valid(label))
 		return SHARING_BAD_LABEL;
 	char parent[SHARE_ID_LEN + 1];
 	r = access_may_share(s->store, grain, w->user.id, role, parent);
 	if (r != 0)
-		return r < 0 ? SHARING_ERROR : r == 2 ? SHARING_BAD_ROLE : SHARING_FORBIDDEN;
+		return r < 0 ? SHARING_ERROR : r == 2 ? SHARING_BAD_ROLE
+		       : r == 3 ? SHARING_TOO_DEEP : SHARING_FORBIDDEN;
 	char id[TOKEN_HEX_LEN + 1], hash[TOKEN_HEX_LEN + 1];
 	token_new(id);
 	id[SHARE_ID_LEN] = '\0';

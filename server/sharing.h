@@ -15,11 +15,11 @@ struct web_req;
 
 enum sharing_result {
 	SHARING_OK,
-	SHARING_NO_GRAIN,     // 404: missing, trashed, or not the caller's to see
 	SHARING_FORBIDDEN,    // 403: a role beyond what the caller holds
 	SHARING_BAD_ROLE,     // 400: no such role in the app
 	SHARING_BAD_LABEL,    // 400
 	SHARING_TOO_MANY,     // 409: SHARE_MAX_PER_GRAIN
+	SHARING_TOO_DEEP,     // 409: the caller's share is ACCESS_CHAIN_MAX links from the owner
 	SHARING_ERROR,        // 500
 };
 
@@ -34,6 +34,7 @@ struct sharing_new {
 	char token[TOKEN_HEX_LEN + 1];
 	char url[512];
 };
+// The caller must hold access to grain (sharing_role_of: owner or shared).
 enum sharing_result sharing_create(struct web_req *w, const char *grain, enum share_kind kind,
 				   const char *role, const char *label, struct sharing_new *out);
 

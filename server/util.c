@@ -79,3 +79,14 @@ void util_close_except(int *keep, size_t n)
 	}
 	syscall(SYS_close_range, lo, ~0u, 0u);
 }
+
+uint32_t util_le32(const void *p)
+{
+	const unsigned char *b = p;
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+uint64_t util_le64(const void *p)
+{
+	return (uint64_t)util_le32(p) | (uint64_t)util_le32((const unsigned char *)p + 4) << 32;
+}

@@ -47,3 +47,7 @@ void *util_grow(void *p, size_t n, size_t *cap, size_t sz);
 // In a child about to meet hostile bytes: closes every fd but stdio and keep[0..n) (sorted in
 // place), so it holds nothing of its parent's (a channel to the front, a signalfd).
 void util_close_except(int *keep, size_t n);
+
+// Little-endian integers in on-disk formats (GPT, ext4, OS update files).
+uint32_t util_le32(const void *p);
+uint64_t util_le64(const void *p);

@@ -232,6 +232,29 @@
 		}, function () {});
 	}
 
+	// Sends file as the raw body of a POST to url, with a progress bar and a status line
+	// that says checking once every byte is out; then(xhr) on an answer, failed() without.
+	function postFile(url, file, progress, status, checking, then, failed) {
+		var xhr = new XMLHttpRequest();
+		progress.value = 0;
+		progress.hidden = false;
+		show(status, 'Uploading ' + file.name + '\u2026', 'busy');
+		xhr.open('POST', url);
+		if (csrfMeta)
+			xhr.setRequestHeader('X-CSRF-Token', csrfMeta.content);
+		xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+		xhr.upload.addEventListener('progress', function (ev) {
+			if (!ev.lengthComputable)
+				return;
+			progress.value = Math.round(100 * ev.loaded / ev.total);
+			if (ev.loaded === ev.total)
+				show(status, checking, 'busy');
+		});
+		xhr.addEventListener('load', function () { then(xhr); });
+		xhr.addEventListener('error', failed);
+		xhr.send(file);
+	}
+
 	// Apps: upload a package; a newer version of an installed app asks first.
 	var upload = document.getElementById('app-upload');
 	if (upload)
@@ -280,27 +303,12 @@
 		}
 
 		function send(upgrade) {
-			var xhr = new XMLHttpRequest();
 			ask.hidden = true;
 			input.disabled = true;
 			busy(button, true, 'Installing\u2026');
-			progress.value = 0;
-			progress.hidden = false;
-			show(status, 'Uploading ' + file.name + '\u2026', 'busy');
-			xhr.open('POST', '/api/v1/apps' + (upgrade ? '?upgrade=1' : ''));
-			if (csrfMeta)
-				xhr.setRequestHeader('X-CSRF-Token', csrfMeta.content);
-			xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-			xhr.upload.addEventListener('progress', function (ev) {
-				if (!ev.lengthComputable)
-					return;
-				progress.value = Math.round(100 * ev.loaded / ev.total);
-				if (ev.loaded === ev.total)
-					show(status, 'Checking the signature and unpacking\u2026', 'busy');
-			});
-			xhr.addEventListener('load', function () { answered(xhr); });
-			xhr.addEventListener('error', function () { done('error', OFFLINE); });
-			xhr.send(file);
+			postFile('/api/v1/apps' + (upgrade ? '?upgrade=1' : ''), file, progress, status,
+				'Checking the signature and unpacking\u2026', answered,
+				function () { done('error', OFFLINE); });
 		}
 
 		input.addEventListener('change', function () {
@@ -360,26 +368,11 @@
 				input.focus();
 				return;
 			}
-			var xhr = new XMLHttpRequest();
 			input.disabled = true;
 			busy(button, true, 'Restoring\u2026');
-			progress.value = 0;
-			progress.hidden = false;
-			show(status, 'Uploading ' + file.name + '\u2026', 'busy');
-			xhr.open('POST', '/api/v1/grains/restore');
-			if (csrfMeta)
-				xhr.setRequestHeader('X-CSRF-Token', csrfMeta.content);
-			xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-			xhr.upload.addEventListener('progress', function (ev) {
-				if (!ev.lengthComputable)
-					return;
-				progress.value = Math.round(100 * ev.loaded / ev.total);
-				if (ev.loaded === ev.total)
-					show(status, 'Checking and unpacking the backup\u2026', 'busy');
-			});
-			xhr.addEventListener('load', function () { answered(xhr); });
-			xhr.addEventListener('error', function () { done('error', OFFLINE); });
-			xhr.send(file);
+			postFile('/api/v1/grains/restore', file, progress, status,
+				'Checking and unpacking the backup\u2026', answered,
+				function () { done('error', OFFLINE); });
 		});
 	}
 

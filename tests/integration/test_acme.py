@@ -17,9 +17,6 @@ from silotest import HOST, Server, free_port, setup_admin, tls_context
 NAME = "example.test"
 
 
-
-
-
 def admin_page(admin):
     r = admin.get("/admin")
     return r.text() if r.status == 200 else ""

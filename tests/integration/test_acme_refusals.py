@@ -113,8 +113,6 @@ class CA:
         self.httpd.shutdown()
 
 
-
-
 def scenario(t):
     ca = CA("refuse").start()
     s = Server(tls=True, base_host="silo.localhost",

@@ -22,10 +22,6 @@ from silotest import HOST, Server, free_port, setup_admin, tls_context
 ZONE = "dyn.test"
 
 
-
-
-
-
 def login(server):
     c = server.client()
     r = c.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})

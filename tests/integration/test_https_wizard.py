@@ -20,8 +20,6 @@ from silotest import HOST, Server, free_port, setup_admin, tls_context
 ZONE = "dyn.test"
 
 
-
-
 def https(admin):
     r = admin.get("/api/v1/https")
     return r.json() or {} if r.status == 200 else {}

@@ -8,26 +8,15 @@
 import os
 import re
 
+import graintest as gt
 import silotest as st
-from silotest import PASSWORD
 
-
-def invite_user(s, admin, name):
-    url = admin.post("/api/v1/invites", {}).json().get("url", "")
-    m = re.search(r"/invite/([0-9a-f]{64})$", url)
-    c = s.client()
-    r = c.post(f"/api/v1/invites/{m.group(1) if m else 'x'}/accept",
-               {"name": name, "password": PASSWORD})
-    if r.status != 201:
-        raise RuntimeError(f"accepting the invitation failed: {r}")
-    c.csrf = r.json().get("csrf")
-    return c
 
 
 def scenario(t):
     s = st.Server().start()
     admin = st.setup_admin(s)
-    bob = invite_user(s, admin, "bob")
+    bob = gt.invite_user(s, admin, "bob")
 
     page = admin.get("/admin").text()
     t.ok("This machine" in page and "own system" in page,
