@@ -52,6 +52,7 @@ struct gc {
 	size_t nstreams;
 	struct gc_stream *zombies;  // released inside a callback, freed after it
 	struct ev_timer die_timer;  // a write failed outside the loop: die from the loop
+	struct ev_defer flush_defer; // frames queued during a batch of events go out in one send
 	char why[160];
 };
 
@@ -75,7 +76,12 @@ static void stream_free(struct gc_stream *s)
 static void real_free(struct gc *gc)
 {
 	ev_timer_cancel(gc->loop, &gc->die_timer);
+	ev_defer_cancel(gc->loop, &gc->flush_defer);
 	if (gc->fd >= 0) {
+		// Best effort for what was queued last (a RESET): the grain is told, if it listens.
+		if (gc->out_off < gc->out.len)
+			(void)send(gc->fd, gc->out.data + gc->out_off, gc->out.len - gc->out_off,
+				   MSG_NOSIGNAL | MSG_DONTWAIT);
 		ev_del(gc->loop, gc->fd);
 		close(gc->fd);
 	}
@@ -132,6 +138,7 @@ static void gc_die(struct gc *gc, const char *why)
 	if (why != gc->why)
 		snprintf(gc->why, sizeof(gc->why), "%s", why);
 	ev_timer_cancel(gc->loop, &gc->die_timer);
+	ev_defer_cancel(gc->loop, &gc->flush_defer);
 	ev_del(gc->loop, gc->fd);
 	close(gc->fd);
 	gc->fd = -1;
@@ -186,6 +193,24 @@ static void flush(struct gc *gc)
 		gc->out_off = 0;
 	}
 	set_events(gc);
+}
+
+static void on_flush_defer(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gc *gc = arg;
+	gc->depth++;
+	if (!gc->freed)
+		flush(gc);
+	leave(gc);
+}
+
+// Frames queued while the loop handles a batch of events (many requests at once under load)
+// leave in one send when the batch is done, not one send each.
+static void flush_soon(struct gc *gc)
+{
+	if (!gc->dead)
+		ev_defer(gc->loop, &gc->flush_defer, on_flush_defer, gc);
 }
 
 struct gc *gc_new(struct ev_loop *loop, int fd, gc_dead_fn *on_dead, void *arg)
@@ -306,7 +331,7 @@ struct gc_stream *gc_open(struct gc *gc, const struct wire_request *req,
 		s->end_wanted = true;
 		pump(s);
 	}
-	flush(gc);
+	flush_soon(gc);
 	return s;
 fail:
 	free(s);
@@ -324,7 +349,7 @@ int gc_send_body(struct gc_stream *s, const void *p, size_t n)
 	if (buf_append(&s->queued, p, n) < 0)
 		return -1;
 	pump(s);
-	flush(s->gc);
+	flush_soon(s->gc);
 	return 0;
 }
 
@@ -336,7 +361,7 @@ int gc_send_end(struct gc_stream *s)
 		return 0;
 	s->end_wanted = true;
 	pump(s);
-	flush(s->gc);
+	flush_soon(s->gc);
 	return 0;
 }
 
@@ -366,7 +391,7 @@ void gc_stream_resume(struct gc_stream *s)
 		return;
 	s->paused = false;
 	grant(s, true);
-	flush(s->gc);
+	flush_soon(s->gc);
 }
 
 void gc_stream_close(struct gc_stream *s)
@@ -378,7 +403,7 @@ void gc_stream_close(struct gc_stream *s)
 	bool complete = s->end_sent && s->end_received;
 	if (!s->over && !complete && !gc->dead) {
 		wire_put_reset(&gc->out, s->id, WIRE_RESET_CANCEL);
-		flush(gc);
+		flush_soon(gc);
 	}
 	s->over = true;
 	if (s->prev)

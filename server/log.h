@@ -8,6 +8,12 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 #define log_warn(...) log_msg("warn", __VA_ARGS__)
 #define log_err(...) log_msg("error", __VA_ARGS__)
 
+// An event loop's process may hold its lines and write them together: armed() is called when
+// the first line is held, and must see that log_flush() runs soon (before the loop waits).
+// log_hold(NULL) writes each line at once again. Held lines are written at exit too.
+void log_hold(void (*armed)(void));
+void log_flush(void);
+
 // Set-up code that cannot go on: prints "silo: MESSAGE" (and strerror(errno)) and exits 1.
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

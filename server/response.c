@@ -45,12 +45,30 @@ void resp_header(struct http_response *r, const char *name, const char *fmt, ...
 	va_start(ap, fmt);
 	int n = vsnprintf(v, sizeof(v), fmt, ap);
 	va_end(ap);
-	// Header injection guard: a value that would split the response is never sent.
-	if (n < 0 || (size_t)n >= sizeof(v) || strpbrk(v, "\r\n") || strpbrk(name, "\r\n: ")) {
-		log_err("resp_header: refusing unsafe or oversized %s header", name);
+	if (n < 0 || (size_t)n >= sizeof(v)) {
+		log_err("resp_header: refusing oversized %s header", name);
 		return;
 	}
-	buf_printf(&r->headers, "%s: %s\r\n", name, v);
+	resp_header_raw(r, name, strlen(name), v, (size_t)n);
+}
+
+void resp_header_raw(struct http_response *r, const char *name, size_t nlen, const char *value,
+		     size_t vlen)
+{
+	// Header injection guard: a value that would split the response is never sent.
+	bool bad_name = !nlen;
+	for (size_t i = 0; i < nlen; i++)
+		if (name[i] == '\r' || name[i] == '\n' || name[i] == ':' || name[i] == ' ' || !name[i])
+			bad_name = true;
+	if (bad_name || memchr(value, '\r', vlen) || memchr(value, '\n', vlen) ||
+	    memchr(value, '\0', vlen)) {
+		log_err("resp_header: refusing unsafe %.*s header", (int)(nlen > 64 ? 64 : nlen), name);
+		return;
+	}
+	buf_append(&r->headers, name, nlen);
+	buf_append(&r->headers, ": ", 2);
+	buf_append(&r->headers, value, vlen);
+	buf_append(&r->headers, "\r\n", 2);
 }
 
 // Only what an origin is made of: the CSP must not be extendable by a value.
@@ -119,8 +137,13 @@ static const char *http_date(void)
 
 static void put_head(struct http_response *r, struct buf *out, bool keep_alive, bool tls)
 {
-	buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: silo\r\n", r->status,
-		   http_reason(r->status), http_date());
+	buf_puts(out, "HTTP/1.1 ");
+	buf_put_u64(out, (uint64_t)r->status);
+	buf_putc(out, ' ');
+	buf_puts(out, http_reason(r->status));
+	buf_puts(out, "\r\nDate: ");
+	buf_puts(out, http_date());
+	buf_puts(out, "\r\nServer: silo\r\n");
 	if (r->status == 101)
 		buf_puts(out, "Connection: Upgrade\r\n");
 	else if (!keep_alive || r->close)
@@ -145,7 +168,11 @@ void resp_serialize_head(struct http_response *r, struct buf *out, bool keep_ali
 	if (chunked)
 		buf_puts(out, "Transfer-Encoding: chunked\r\n");
 	else if (r->stream_length >= 0 && r->status >= 200 && r->status != 204 && r->status != 304)
-		buf_printf(out, "Content-Length: %lld\r\n", (long long)r->stream_length);
+	{
+		buf_puts(out, "Content-Length: ");
+		buf_put_u64(out, (uint64_t)r->stream_length);
+		buf_puts(out, "\r\n");
+	}
 	buf_puts(out, "\r\n");
 }
 
@@ -159,8 +186,11 @@ void resp_serialize(struct http_response *r, struct buf *out, bool head_only, bo
 	const void *body = r->static_body ? r->static_body : r->body.data;
 	size_t len = r->static_body ? r->static_len : r->body.len;
 	put_head(r, out, keep_alive, tls);
-	if (r->status != 304 && r->status != 204)
-		buf_printf(out, "Content-Length: %zu\r\n", len);
+	if (r->status != 304 && r->status != 204) {
+		buf_puts(out, "Content-Length: ");
+		buf_put_u64(out, len);
+		buf_puts(out, "\r\n");
+	}
 	buf_puts(out, "\r\n");
 	if (!head_only && r->status != 304 && r->status != 204)
 		buf_append(out, body, len);

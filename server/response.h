@@ -26,6 +26,9 @@ void resp_reset(struct http_response *r);
 // (a value holding one is dropped and logged, never sent).
 void resp_header(struct http_response *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+// The same for a value that is already made (not a format): name of nlen bytes, value of vlen.
+void resp_header_raw(struct http_response *r, const char *name, size_t nlen, const char *value,
+		     size_t vlen);
 // Lets a shell page frame one more origin ("scheme://host[:port]") in its CSP frame-src.
 // 0, or -1 (logged, nothing changed) when origin is not a plain origin or is too long.
 int resp_frame_src(struct http_response *r, const char *origin);

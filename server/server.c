@@ -195,6 +195,22 @@ int server_listen(const struct config *cfg, int *fds, size_t *n)
 	return 0;
 }
 
+// Request log lines of one batch of events are written together, once it is handled.
+static struct ev_loop *held_loop;
+static struct ev_defer log_defer;
+
+static void on_log_defer(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	log_flush();
+}
+
+static void arm_log_flush(void)
+{
+	ev_defer(held_loop, &log_defer, on_log_defer, NULL);
+}
+
 int server_init(struct server *s, const struct config *cfg, struct store *store,
 		const int *fds, size_t nfds)
 {
@@ -217,6 +233,8 @@ int server_init(struct server *s, const struct config *cfg, struct store *store,
 	}
 	if (!(s->loop = ev_new()))
 		return -1;
+	held_loop = s->loop;
+	log_hold(arm_log_flush);
 	for (size_t i = 0; i < nfds; i++) {
 		s->ltls[s->nlfds] = i >= cfg->nlisten;
 		s->lfds[s->nlfds++] = fds[i];
@@ -247,6 +265,7 @@ int server_run(struct server *s)
 
 void server_fini(struct server *s)
 {
+	log_hold(NULL);
 	for (size_t i = 0; i < s->nlfds; i++)
 		close(s->lfds[i]);
 	if (s->sigfd >= 0)

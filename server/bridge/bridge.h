@@ -19,7 +19,7 @@
 #define BRIDGE_READ_CHUNK 16384        // one read from the app
 #define BRIDGE_OUT_HIGH 32768          // stop reading apps above this many unsent wire bytes
 #define BRIDGE_OUT_LOW 8192            // and resume below this
-#define BRIDGE_POOL_MAX 16             // idle keep-alive connections to the app kept open
+#define BRIDGE_POOL_MAX 64             // idle keep-alive connections to the app kept open
 // Idle pooled connections are closed after this; apps such as notes close theirs after 30 s,
 // so the bridge closes first and seldom sends a request on a connection the app just closed.
 #define BRIDGE_POOL_IDLE_MS 20000
@@ -58,6 +58,7 @@ struct bridge {
 	int wire_fd;                 // -1 once closed
 	struct buf win, wout;
 	size_t wout_off;
+	struct ev_defer flush_defer; // wout goes out once per batch of events
 	bool hello_received;
 	bool wire_congested;         // unsent bytes over BRIDGE_OUT_HIGH: apps are not read
 	unsigned wire_events;
@@ -108,8 +109,9 @@ void bridge_conn_set_events(struct bconn *c, unsigned ev);
 void bridge_conn_close(struct bconn *c);
 // A connection whose last response allows reuse goes idle (or is closed past the cap).
 void bridge_pool_put(struct bconn *c);
-// The newest idle connection that still looks alive, or NULL.
-struct bconn *bridge_pool_take(struct bridge *b);
+// The newest idle connection, or NULL; checked for a close the loop has not reported yet
+// unless the request can be sent again on a fresh connection (can_retry).
+struct bconn *bridge_pool_take(struct bridge *b, bool can_retry);
 void bridge_pool_close_all(struct bridge *b);
 void bridge_conn_idle_event(struct bconn *c);
 // proxy.c: a connection went idle: watch for requests starving on new connections.
@@ -121,6 +123,9 @@ void bridge_conn_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 void bridge_link_start(struct bridge *b);
 // Writes what it can of the queued frames; call after queueing.
 void bridge_link_flush(struct bridge *b);
+// Sends wout once the loop's current batch of events is handled: the answers of many
+// streams leave in one send.
+void bridge_link_flush_soon(struct bridge *b);
 // The front is gone (EOF, error or a broken frame): stop the app, drop every stream.
 void bridge_link_lost(struct bridge *b, const char *why);
 // At exit: keeps writing queued frames for up to timeout_ms.

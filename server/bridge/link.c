@@ -50,6 +50,7 @@ void bridge_link_close(struct bridge *b)
 		return;
 	if (b->wire_events)
 		ev_del(b->loop, b->wire_fd);
+	ev_defer_cancel(b->loop, &b->flush_defer);
 	close(b->wire_fd);
 	b->wire_fd = -1;
 	b->wire_events = 0;
@@ -107,6 +108,18 @@ void bridge_link_flush(struct bridge *b)
 	set_events(b);
 	if (was && !b->wire_congested)
 		bridge_proxy_resume(b);
+}
+
+static void on_flush_defer(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	bridge_link_flush(arg);
+}
+
+void bridge_link_flush_soon(struct bridge *b)
+{
+	if (b->wire_fd >= 0)
+		ev_defer(b->loop, &b->flush_defer, on_flush_defer, b);
 }
 
 void bridge_link_drain(struct bridge *b, int timeout_ms)
@@ -256,5 +269,8 @@ static void on_wire(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	struct bridge *b = arg;
 	if (events & EV_READ)
 		read_wire(b);
-	bridge_link_flush(b);
+	if (events & EV_WRITE)
+		bridge_link_flush(b);
+	else
+		bridge_link_flush_soon(b);
 }

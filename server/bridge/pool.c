@@ -116,13 +116,17 @@ void bridge_pool_put(struct bconn *c)
 	bridge_proxy_pooled(b);
 }
 
-struct bconn *bridge_pool_take(struct bridge *b)
+struct bconn *bridge_pool_take(struct bridge *b, bool can_retry)
 {
 	// The most recently used first: the one the app is least likely to have timed out.
 	while (b->idle_head) {
 		struct bconn *c = b->idle_head;
 		unlink_idle(b, c);
 		c->idle = false;
+		// A request that is sent again on a fresh connection if this one turns out dead
+		// goes without a check: the loop drops connections the app closed as it hears of it.
+		if (can_retry)
+			return c;
 		// Anything readable on an idle connection (EOF, a reset, stray bytes) makes it
 		// unusable; the loop may not have told us yet.
 		char byte;

@@ -62,9 +62,10 @@ static char scratch[BRIDGE_READ_CHUNK];
 
 // musl's allocator gives a page back as soon as its last object is freed, so buffers made
 // and freed for every request cost an mmap and a munmap each: finished streams leave their
-// buffers here for the next ones.
-#define SPARE_MAX 8
-#define SPARE_CAP_MAX (64 * 1024)
+// buffers here for the next ones, and their structs too. Sized for a browser's burst or a
+// load test's 64 streams at once; small buffers only, so that idle bridges stay small.
+#define SPARE_MAX 64
+#define SPARE_CAP_MAX (8 * 1024)
 static struct buf spares[SPARE_MAX];
 static size_t nspares;
 
@@ -85,6 +86,31 @@ static void buf_acquire(struct buf *b)
 		*b = spares[--nspares];
 	else
 		buf_init(b);
+}
+
+static struct bstream *spare_streams; // linked through next
+static size_t nspare_streams;
+
+static struct bstream *stream_new(void)
+{
+	struct bstream *s = spare_streams;
+	if (!s)
+		return calloc(1, sizeof(*s));
+	spare_streams = s->next;
+	nspare_streams--;
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+static void stream_free(struct bstream *s)
+{
+	if (nspare_streams >= SPARE_MAX) {
+		free(s);
+		return;
+	}
+	s->next = spare_streams;
+	spare_streams = s;
+	nspare_streams++;
 }
 
 // Request headers the bridge writes itself, or that only make sense hop by hop.
@@ -175,7 +201,7 @@ static void destroy(struct bstream *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	b->nstreams--;
-	free(s);
+	stream_free(s);
 	if (b->app_state == APP_GONE && !b->nstreams)
 		bridge_exit(b, b->exit_code);
 }
@@ -367,7 +393,7 @@ void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request 
 		wire_put_reset(&b->wout, id, WIRE_RESET_REFUSED);
 		return;
 	}
-	struct bstream *s = calloc(1, sizeof(*s));
+	struct bstream *s = stream_new();
 	if (!s) {
 		wire_put_reset(&b->wout, id, WIRE_RESET_INTERNAL);
 		return;
@@ -481,7 +507,7 @@ static bool connect_fresh(struct bstream *s)
 // An idle kept-alive connection when there is one; WebSocket upgrades get their own.
 static void start_connect(struct bstream *s)
 {
-	struct bconn *c = s->upgrade ? NULL : bridge_pool_take(s->b);
+	struct bconn *c = s->upgrade ? NULL : bridge_pool_take(s->b, s->replay && s->req_left == 0);
 	if (!c) {
 		connect_fresh(s);
 		return;
@@ -922,5 +948,5 @@ void bridge_conn_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		goto out;
 	update_events(s);
 out:
-	bridge_link_flush(b);
+	bridge_link_flush_soon(b);
 }
