@@ -224,7 +224,9 @@ is_bridge() {
 }
 is_bridge "$bridge_pid" || die "pid $bridge_pid is not /silo-bridge, a child of silo's parent $silo_pid"
 app_pid=$(pgrep -P "$bridge_pid" | head -n 1)
-front_pid=$(pgrep -P "$silo_pid" | while read -r p; do is_bridge "$p" || echo "$p"; done | head -n 1)
+# The front: the parent's child under its own uid (the spare grain init a v1 host keeps runs as
+# root until it becomes a grain).
+front_pid=$(ps -o pid=,uid= --ppid "$silo_pid" | awk '$2 != 0 {print $1; exit}')
 mem_idle=$(mem_of "$bridge_pid" | tr '\n' ' ')
 
 # BENCH_PERF=FILE: a perf profile of the front during the silo run (where its time goes).

@@ -253,17 +253,8 @@ static int set_limit(const struct cgroup *cg, enum cgroup_ctl c, const char *fil
 	return -1;
 }
 
-static int create_v1(struct cgroup *cg, const char *name, const struct cgroup_limits *lim,
-		     char *err, size_t errsz)
+static int limits_v1(struct cgroup *cg, const struct cgroup_limits *lim, char *err, size_t errsz)
 {
-	for (int c = CGROUP_MEMORY; c <= CGROUP_CPU; c++) {
-		char base[CGROUP_PATH_MAX];
-		if (locate(ctl_names[c], base, sizeof(base)) < 0)
-			continue;
-		cg->ctl[c] = add_dir(cg, base, name, err, errsz);
-		if (cg->ctl[c] < 0)
-			return -1;
-	}
 	if (lim->memory_bytes && cg->ctl[CGROUP_MEMORY] >= 0) {
 		if (set_limit(cg, CGROUP_MEMORY, "memory.limit_in_bytes", lim->memory_bytes, false,
 			      err, errsz) < 0)
@@ -289,6 +280,20 @@ static int create_v1(struct cgroup *cg, const char *name, const struct cgroup_li
 			return -1;
 	}
 	return 0;
+}
+
+static int create_v1(struct cgroup *cg, const char *name, const struct cgroup_limits *lim,
+		     char *err, size_t errsz)
+{
+	for (int c = CGROUP_MEMORY; c <= CGROUP_CPU; c++) {
+		char base[CGROUP_PATH_MAX];
+		if (locate(ctl_names[c], base, sizeof(base)) < 0)
+			continue;
+		cg->ctl[c] = add_dir(cg, base, name, err, errsz);
+		if (cg->ctl[c] < 0)
+			return -1;
+	}
+	return limits_v1(cg, lim, err, errsz);
 }
 
 // cgroup v2 only distributes a controller to a leaf when every ancestor lists it in
@@ -368,6 +373,20 @@ static int create_v2(struct cgroup *cg, const char *name, const struct cgroup_li
 	return 0;
 }
 
+static int check_controllers(const struct cgroup *cg, const struct cgroup_limits *lim,
+			     char *err, size_t errsz)
+{
+	if (lim->memory_bytes && cg->ctl[CGROUP_MEMORY] < 0) {
+		snprintf(err, errsz, "cgroup: no memory controller for the grain's memory limit");
+		return -1;
+	}
+	if (lim->pids && cg->ctl[CGROUP_PIDS] < 0) {
+		snprintf(err, errsz, "cgroup: no pids controller for the grain's process limit");
+		return -1;
+	}
+	return 0;
+}
+
 int cgroup_create(struct cgroup *cg, const char *name, const struct cgroup_limits *lim,
 		  char *err, size_t errsz)
 {
@@ -393,20 +412,45 @@ int cgroup_create(struct cgroup *cg, const char *name, const struct cgroup_limit
 	int r = cg->version == 1 ? create_v1(cg, name, lim, err, errsz)
 		: cg->version == 2 ? create_v2(cg, name, lim, err, errsz)
 				   : 0;
-	if (r == 0 && lim->memory_bytes && cg->ctl[CGROUP_MEMORY] < 0) {
-		snprintf(err, errsz, "cgroup: no memory controller for the grain's memory limit");
-		r = -1;
-	}
-	if (r == 0 && lim->pids && cg->ctl[CGROUP_PIDS] < 0) {
-		snprintf(err, errsz, "cgroup: no pids controller for the grain's process limit");
-		r = -1;
-	}
+	if (r == 0)
+		r = check_controllers(cg, lim, err, errsz);
 	if (r < 0) {
 		int saved = errno;
 		cgroup_destroy(cg);
 		errno = saved;
 	}
 	return r;
+}
+
+int cgroup_rename(struct cgroup *cg, const char *name, const struct cgroup_limits *lim,
+		  char *err, size_t errsz)
+{
+	if (cg->version != 1 || !name_ok(name) || lim->cpu_weight > 10000) {
+		snprintf(err, errsz, "cgroup: cannot rename to %s", name);
+		return -1;
+	}
+	for (int i = 0; i < cg->ndirs; i++) {
+		char leaf[CGROUP_PATH_MAX];
+		const char *slash = strrchr(cg->dirs[i], '/');
+		int n = slash ? snprintf(leaf, sizeof(leaf), "%.*s/silo-%s",
+					 (int)(slash - cg->dirs[i]), cg->dirs[i], name) : -1;
+		if (n < 0 || (size_t)n >= sizeof(leaf)) {
+			snprintf(err, errsz, "cgroup: path too long for %s", name);
+			return -1;
+		}
+		// A leftover of this grain (a server that died) is cleared first, as make_leaf does.
+		if (make_leaf(leaf, err, errsz) < 0)
+			return -1;
+		if (rmdir(leaf) < 0 || rename(cg->dirs[i], leaf) < 0) {
+			snprintf(err, errsz, "cgroup: rename %s to %s: %s", cg->dirs[i], leaf,
+				 strerror(errno));
+			return -1;
+		}
+		memcpy(cg->dirs[i], leaf, (size_t)n + 1);
+	}
+	if (limits_v1(cg, lim, err, errsz) < 0)
+		return -1;
+	return check_controllers(cg, lim, err, errsz);
 }
 
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t errsz)

@@ -42,6 +42,11 @@ struct cgroup_stats {
 // empty leaf of the same name is replaced. 0 on success; -1 with a message in err.
 int cgroup_create(struct cgroup *cg, const char *name, const struct cgroup_limits *lim,
 		  char *err, size_t errsz);
+// cgroup v1 only (v2 refuses renames): gives the leaves the name "silo-NAME" (clearing a
+// stale leaf of that name) and writes the limits, for a process moved in ahead of time.
+// 0 on success; -1 with a message in err (the leaves keep whatever name they had then).
+int cgroup_rename(struct cgroup *cg, const char *name, const struct cgroup_limits *lim,
+		  char *err, size_t errsz);
 // Moves pid into every leaf. 0 on success; -1 with a message in err.
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t errsz);
 // Sends SIGKILL to every process in the leaves (cgroup.kill on v2 when present).

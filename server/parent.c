@@ -27,6 +27,7 @@
 #include "parent_os.h"
 #include "parent_tls.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define PARENT_JOBS_MAX 8   // backup and restore jobs at once
@@ -46,7 +47,21 @@ struct parent {
 	struct ev_timer acme_timer; // restarts it after a crash
 	struct config wcfg;         // the worker's: cfg with the wizard's choice applied
 	struct https_check checks[PARENT_CHECKS_MAX];
+	struct ev_defer spare_defer; // makes the next grain's init once nothing waits
 };
+
+static void on_spare_defer(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg;
+	sandbox_spare_make();
+}
+
+// After the answer has gone out: a spare made now costs no one's start.
+static void spare_soon(struct parent *p)
+{
+	ev_defer(p->loop, &p->spare_defer, on_spare_defer, p);
+}
 
 static void path_of(const struct parent *p, char *out, size_t outsz, const char *grain,
 		    const char *leaf)
@@ -178,11 +193,13 @@ static void grain_start(struct parent *p, const struct priv_msg *m)
 	if (parent_launch(p->cfg, g, m->package, m->action, uid, &wire, err, sizeof(err)) < 0) {
 		log_err("parent: grain %s did not start: %s", m->grain, err);
 		reply(p, m, EIO, err, -1);
+		spare_soon(p);
 		return;
 	}
 	p->nprocs++;
 	reply(p, m, 0, NULL, wire);
 	close(wire);
+	spare_soon(p);
 }
 
 static void notify_exit(struct parent *p, struct grain_proc *g, int status)
@@ -526,6 +543,7 @@ static void reap(struct parent *p)
 			close(fd);
 		*j = p->jobs[--p->njobs];
 	}
+	sandbox_spare_reap();
 	// Grains are reaped by their sandbox (it also removes their cgroups).
 	for (size_t i = 0; i < p->nprocs;) {
 		if (parent_reap(&p->procs[i], &status) == 1)
@@ -571,6 +589,7 @@ int parent_main(const struct config *c, int sock, pid_t front)
 	if (swept)
 		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
+	spare_soon(&p);
 	if (acme_worker_wanted(c))
 		acme_start(p.loop, &p);
 	if (p.front)
@@ -580,6 +599,8 @@ int parent_main(const struct config *c, int sock, pid_t front)
 		kill(p.acme, SIGTERM);
 		waitpid(p.acme, NULL, 0);
 	}
+	ev_defer_cancel(p.loop, &p.spare_defer);
+	sandbox_spare_drop();
 	// The front is gone: every grain gets a moment to save its work, then goes.
 	for (size_t i = 0; i < p.nprocs; i++)
 		parent_stop(&p.procs[i], 2000);

@@ -272,10 +272,6 @@ int sandbox_start(const struct sandbox_spec *spec, struct sandbox *out, char *er
 	}
 	struct cgroup_limits lim = { spec->limits.memory_bytes, spec->limits.pids,
 				     spec->limits.cpu_weight };
-	if (cgroup_create(&out->cg, spec->name, &lim, why, sizeof(why)) < 0) {
-		snprintf(err, errsz, "sandbox: %s", why);
-		return -1;
-	}
 	_cleanup_free_ struct sandbox_child *c = calloc(1, sizeof(*c));
 	int go[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	if (!c || pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 ||
@@ -283,18 +279,30 @@ int sandbox_start(const struct sandbox_spec *spec, struct sandbox *out, char *er
 		snprintf(err, errsz, "sandbox: set-up: %s", strerror(errno));
 		close_pair(go);
 		close_pair(rep);
-		cgroup_destroy(&out->cg);
+		if (c)
+			cap_free(c->no_caps);
 		return -1;
 	}
-	c->spec = spec;
-	c->filter = filter;
-	c->go_fd = go[0];
-	c->report_fd = rep[1];
-	c->pkg_fd = c->var_fd = c->bridge_fd = -1;
-	bool born_in;
-	pid_t pid = clone_pidns(&out->cg, &born_in);
-	if (pid == 0)
-		sandbox_child_main(c);
+	// A spare made ahead of time is in its cgroups already (v1 hosts: sandbox_spare.c).
+	bool born_in = true;
+	pid_t pid = sandbox_spare_take(spec, &lim, go[0], rep[1], &out->cg);
+	if (!pid) {
+		if (cgroup_create(&out->cg, spec->name, &lim, why, sizeof(why)) < 0) {
+			snprintf(err, errsz, "sandbox: %s", why);
+			close_pair(go);
+			close_pair(rep);
+			cap_free(c->no_caps);
+			return -1;
+		}
+		c->spec = spec;
+		c->filter = filter;
+		c->go_fd = go[0];
+		c->report_fd = rep[1];
+		c->pkg_fd = c->var_fd = c->bridge_fd = -1;
+		pid = clone_pidns(&out->cg, &born_in);
+		if (pid == 0)
+			sandbox_child_main(c);
+	}
 	int clone_errno = errno;
 	close(go[0]);
 	close(rep[1]);

@@ -49,6 +49,14 @@ struct sandbox {
 // (e.g. "sandbox: bind /var: Permission denied"), with no process or cgroup left behind.
 int sandbox_start(const struct sandbox_spec *spec, struct sandbox *out, char *err, size_t errsz);
 
+// A spare grain init made ahead of time (sandbox_spare.c), used by the next sandbox_start:
+// on cgroup v1 hosts, where moving a process into its cgroups costs most of a start. Make it
+// when nothing waits (it blocks 5-20 ms); reap it on SIGCHLD; drop it at exit. No-ops where
+// a spare does not help.
+void sandbox_spare_make(void);
+void sandbox_spare_reap(void);
+void sandbox_spare_drop(void);
+
 // For the owner of the event loop, on SIGCHLD: reaps the grain if it has exited (removing
 // its cgroup). 1 when reaped (*status set), 0 while it runs, -1 on error (errno).
 int sandbox_reap(struct sandbox *sb, int *status);

@@ -68,6 +68,11 @@ struct sandbox_child {
 	char what[160]; // the step a phase failed at, for the report
 };
 
+// sandbox_spare.c: hands the spare its grain (cgroups renamed with lim written, the spec
+// and go/report fds sent); its pid, or 0 when there is no usable spare.
+pid_t sandbox_spare_take(const struct sandbox_spec *spec, const struct cgroup_limits *lim,
+			 int go_fd, int rep_fd, struct cgroup *cg);
+
 // Runs every phase and execs; never returns (reports a failure and _exits 127).
 noreturn void sandbox_child_main(struct sandbox_child *c);
 // Reports a failure of a phase (with what failed, and errno) to the parent and exits.

@@ -39,6 +39,22 @@ def children(pid):
     return kids
 
 
+def cgroups(pid):
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def is_spare(pid, parent):
+    try:
+        own_ns = os.readlink(f"/proc/{pid}/ns/pid") != os.readlink(f"/proc/{parent}/ns/pid")
+    except OSError:
+        return False
+    return own_ns and "/silo-spare-" in cgroups(pid)
+
+
 def scenario(t):
     if os.geteuid() != 0:
         t.ok(True, "# SKIP privilege separation needs root")
@@ -48,8 +64,15 @@ def scenario(t):
     ps = status(parent)
     t.eq(ps.get("Uid", "").split()[:1], ["0"], "parent: runs as root (it starts sandboxes)")
     kids = children(parent)
-    t.ok(len(kids) == 1, "parent: has exactly one child, the front", repr(kids))
-    front = kids[0] if kids else 0
+    # Beside the front, a cgroup v1 host keeps one spare grain init (server/sandbox_spare.c):
+    # root, in a pid namespace of its own, in a cgroup named silo-spare-*, waiting.
+    fronts = [k for k in kids if status(k).get("Uid", "").split()[:1] != ["0"]]
+    others = [k for k in kids if k not in fronts]
+    t.ok(len(fronts) == 1, "parent: has exactly one unprivileged child, the front", repr(kids))
+    t.ok(len(others) <= 1 and all(is_spare(k, parent) for k in others),
+         "parent: its only other child is a spare grain init, in its own pid namespace and "
+         "silo-spare cgroup", repr([(k, cgroups(k)) for k in others]))
+    front = fronts[0] if fronts else 0
     fs = status(front)
     t.eq(fs.get("Uid", "").split(), [str(FRONT_UID)] * 4,
          "front: real, effective, saved and filesystem uid are the front's own")

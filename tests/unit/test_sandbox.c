@@ -4,6 +4,7 @@
 // answer of its report, the hostile loads against the cgroup limits, errors, start time.
 // The probe binary also stands in for silo-bridge: as /silo-bridge it execs what follows "--".
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -88,6 +89,7 @@ struct run {
 	int cg_version;
 	int cg_dirs;
 	int cg_removed; // every leaf was gone after sandbox_stop
+	char cg_dir0[CGROUP_PATH_MAX]; // the first leaf, as it was named while the grain ran
 };
 
 struct limits {
@@ -191,6 +193,7 @@ static void run_in(const char *root, const char *var, uid_t uid, char **cmd,
 		char dirs[CGROUP_MAX_DIRS][CGROUP_PATH_MAX];
 		r->cg_dirs = sb.cg.ndirs;
 		memcpy(dirs, sb.cg.dirs, sizeof(dirs));
+		memcpy(r->cg_dir0, dirs[0], sizeof(r->cg_dir0));
 		r->status = sandbox_stop(&sb, r->timed_out ? 0 : 2000);
 		r->cg_removed = cg_all_removed(&sb.cg, r->cg_dirs, dirs);
 	}
@@ -591,6 +594,97 @@ static void test_forkbomb(void)
 	CHECK(r.cg_removed, "sandbox: the fork bomb's cgroup is removed");
 	json_decref(j);
 	run_free(&r);
+}
+
+// Pids in this process's spare cgroups (silo-spare-<our pid>-*) beside leaf; -1: none there.
+static int spare_cgroup_pid(const char *leaf, bool *any_dir)
+{
+	char base[CGROUP_PATH_MAX], prefix[64];
+	snprintf(base, sizeof(base), "%s", leaf);
+	char *slash = strrchr(base, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(prefix, sizeof(prefix), "silo-spare-%d-", (int)getpid());
+	*any_dir = false;
+	int pid = -1;
+	DIR *d = opendir(base);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		*any_dir = true;
+		char path[CGROUP_PATH_MAX + 300];
+		snprintf(path, sizeof(path), "%s/%s/cgroup.procs", base, e->d_name);
+		FILE *f = fopen(path, "re");
+		if (f && fscanf(f, "%d", &pid) != 1)
+			pid = -1;
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return pid;
+}
+
+// cgroup v1 hosts: a grain's init made ahead of time (sandbox_spare.c) becomes the next grain,
+// with that grain's limits, name and spec; a spare that died or was dropped leaves nothing.
+static void test_spare(void)
+{
+	struct limits lim = { 256u << 20, 32, 100, 0 };
+	char *bomb[] = { "/probe", "--attack", "forkbomb", "--arg", "5000", NULL };
+	struct run r;
+	run_probe(var_a, uid_a, bomb, &lim, 30000, &r); // learns where the leaves go
+	if (!r.started || r.cg_version != 1) {
+		CHECK(r.started, "sandbox: a grain starts before the spare tests (%s)", r.err);
+		printf("ok %d - # SKIP the spare grain init is for cgroup v1 hosts (v%d here)\n",
+		       ++test_n, r.cg_version);
+		run_free(&r);
+		return;
+	}
+	char leaf[CGROUP_PATH_MAX];
+	memcpy(leaf, r.cg_dir0, sizeof(leaf));
+	run_free(&r);
+	bool any;
+	sandbox_spare_make();
+	int spare = spare_cgroup_pid(leaf, &any);
+	CHECK(spare > 0, "sandbox: the spare waits in a cgroup of its own (pid %d)", spare);
+	run_probe(var_a, uid_a, bomb, &lim, 30000, &r);
+	json_t *j = parse(&r);
+	long long forks = j ? jint(j, "forks") : -1;
+	CHECK(r.started && forks > 0 && forks < 32,
+	      "sandbox: a grain made from the spare keeps pids.max 32 (%lld forks; %s)", forks, r.err);
+	CHECK(strstr(r.cg_dir0, "/silo-spare-") == NULL && strstr(r.cg_dir0, "/silo-"),
+	      "sandbox: its cgroup carries the grain's name (%s)", r.cg_dir0);
+	CHECK(r.cg_removed, "sandbox: its cgroup is removed after stop");
+	CHECK(spare_cgroup_pid(leaf, &any) < 0 && !any, "sandbox: no spare is left once it is used");
+	json_decref(j);
+	run_free(&r);
+	char *report[] = { "/probe", "--report", NULL };
+	sandbox_spare_make();
+	run_probe(var_b, uid_b, report, &normal, 20000, &r);
+	j = parse(&r);
+	CHECK(r.started && j, "sandbox: the probe runs from a spare (%s)", r.err);
+	if (j) {
+		check_identity(j);
+		check_privileges(j);
+	}
+	json_decref(j);
+	run_free(&r);
+	sandbox_spare_make();
+	spare = spare_cgroup_pid(leaf, &any);
+	if (spare > 0)
+		kill(spare, SIGKILL);
+	for (int i = 0; i < 100 && spare > 0 && kill(spare, 0) == 0; i++) {
+		sandbox_spare_reap();
+		usleep(10000);
+	}
+	sandbox_spare_reap();
+	run_probe(var_a, uid_a, bomb, &lim, 30000, &r);
+	CHECK(r.started, "sandbox: a grain starts after its spare died (%s)", r.err);
+	CHECK(spare_cgroup_pid(leaf, &any) < 0 && !any, "sandbox: a dead spare leaves no cgroup");
+	run_free(&r);
+	sandbox_spare_make();
+	sandbox_spare_drop();
+	CHECK(spare_cgroup_pid(leaf, &any) < 0 && !any, "sandbox: a dropped spare leaves no cgroup");
 }
 
 static long long mem_available_kb(void)
@@ -1156,6 +1250,7 @@ int main(void)
 	test_two_grains();
 	test_package_tree();
 	test_forkbomb();
+	test_spare();
 	test_memhog();
 	test_cpuspin();
 	test_forced_stop();
