@@ -293,8 +293,11 @@ static int build_head(struct bstream *s, const struct wire_request *r)
 	buf_puts(o, " HTTP/1.1\r\n");
 	if (r->host.len)
 		put_line(o, "Host", r->host);
-	else
-		buf_printf(o, "Host: 127.0.0.1:%d\r\n", s->b->port);
+	else {
+		buf_puts(o, "Host: 127.0.0.1:");
+		buf_put_u64(o, (uint64_t)s->b->port);
+		buf_puts(o, "\r\n");
+	}
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct wire_header *h = &r->headers[i];
 		// The front strips X-Sandstorm-* already; a second check costs nothing.
@@ -304,9 +307,9 @@ static int build_head(struct bstream *s, const struct wire_request *r)
 		buf_append(o, h->name.p, h->name.len);
 		put_line(o, "", h->value);
 	}
-	buf_printf(o, "X-Forwarded-Proto: %s\r\n", r->https ? "https" : "http");
+	buf_puts(o, r->https ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	if (r->host.len) {
-		buf_printf(o, "X-Sandstorm-Base-Path: %s://", r->https ? "https" : "http");
+		buf_puts(o, r->https ? "X-Sandstorm-Base-Path: https://" : "X-Sandstorm-Base-Path: http://");
 		buf_append(o, r->host.p, r->host.len);
 		buf_puts(o, "\r\n");
 	}
@@ -333,8 +336,11 @@ static int build_head(struct bstream *s, const struct wire_request *r)
 				  wire_str_eq(r->method, "PATCH");
 		if (r->content_length < 0)
 			buf_puts(o, "Transfer-Encoding: chunked\r\n");
-		else if (r->content_length > 0 || wants_body)
-			buf_printf(o, "Content-Length: %" PRId64 "\r\n", r->content_length);
+		else if (r->content_length > 0 || wants_body) {
+			buf_puts(o, "Content-Length: ");
+			buf_put_u64(o, (uint64_t)r->content_length);
+			buf_puts(o, "\r\n");
+		}
 	}
 	buf_puts(o, "\r\n");
 	return o->oom ? -1 : 0;
