@@ -16,6 +16,7 @@
 #define GC_READ_CHUNK 16384
 #define GC_READS_PER_WAKEUP 4
 #define GC_BUF_KEEP (256 * 1024)   // larger idle buffers are given back
+#define GC_FLUSH_NOW 8192          // queued bytes that are sent at once, not after the batch
 
 struct gc_stream {
 	struct gc *gc;
@@ -209,7 +210,11 @@ static void on_flush_defer(struct ev_loop *loop, void *arg)
 // leave in one send when the batch is done, not one send each.
 static void flush_soon(struct gc *gc)
 {
-	if (!gc->dead)
+	if (gc->dead)
+		return;
+	if (gc->out.len - gc->out_off >= GC_FLUSH_NOW)
+		flush(gc); // bulk data (an upload) goes at once
+	else
 		ev_defer(gc->loop, &gc->flush_defer, on_flush_defer, gc);
 }
 

@@ -118,7 +118,13 @@ static void on_flush_defer(struct ev_loop *loop, void *arg)
 
 void bridge_link_flush_soon(struct bridge *b)
 {
-	if (b->wire_fd >= 0)
+	if (b->wire_fd < 0)
+		return;
+	// Bulk data goes at once: held to the end of a batch, every stream's read would pile up
+	// in wout before the congestion check saw any of it.
+	if (b->wout.len - b->wout_off >= BRIDGE_OUT_LOW)
+		bridge_link_flush(b);
+	else
 		ev_defer(b->loop, &b->flush_defer, on_flush_defer, b);
 }
 
