@@ -82,9 +82,9 @@ static bool cert_usable(const char *path, mbedtls_pk_context *pk, const char *ho
 	return ok;
 }
 
-int parent_tls_prepare(const struct config *c)
+int parent_tls_prepare(const struct config *c, char *fp)
 {
-	char dir[PATH_MAX], path[PATH_MAX], host[256], fp[TLSCERT_FP_HEX + 1];
+	char dir[PATH_MAX], path[PATH_MAX], host[256];
 	util_path(dir, sizeof(dir), "%s/tls", c->data);
 	// Root's when silo runs as root: the front never reads keys, the parent hands them over.
 	if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
