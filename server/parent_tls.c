@@ -110,8 +110,9 @@ int parent_tls_prepare(const struct config *c, char *fp)
 			log_err("tls: cannot make a certificate for %s", host);
 		if (r == 0 && !cert_usable(path, &pk, host, fp))
 			r = -1;
-		if (r == 0)
-			log_info("tls: made a self-signed certificate for %s and *.%s", host, host);
+		if (r == 0)   // an address gets no wildcard (tlscert_host_names)
+			log_info("tls: made a self-signed certificate for %s%s%s", host,
+				 n > 1 ? " and *." : "", n > 1 ? host : "");
 	}
 	mbedtls_pk_free(&pk);
 	if (r < 0)
