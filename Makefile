@@ -166,7 +166,8 @@ qemu-check: $(PROGS) $(APPS) | $(DEPS_STAMP)
 dev: $(PROGS) $(APPS)
 	scripts/dev.sh
 
-# The appliance: builds the image and boots it in qemu, forwarded to 127.0.0.1.
+# The appliance: builds the image and boots it in qemu, its ports 443 and 80 forwarded to
+# 127.0.0.1; prints the HTTPS address, the certificate's fingerprint and the setup link.
 run: image
 	python3 qemu-tests/boot.py --image $(B)/silo-$(KERNEL).img
 

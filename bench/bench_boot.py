@@ -58,7 +58,9 @@ def boot_once(vm, timeout=300):
 
 
 def request(port, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    # The appliance serves HTTPS (its port 80 redirects); the certificate is not the point.
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=120,
+                                    context=vmlib.unverified_context())
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
@@ -88,42 +90,42 @@ def memory_walk(vm):
         m = vm.wait_line(r"^silo: setup: \S+/setup/([0-9a-f]{64})$", 300)
         if not m:
             return False, "no setup line: " + " | ".join(vm.lines[-5:])
-        host = {"Host": f"silo.localhost:{vm.port}", "Content-Type": "application/json"}
-        st, body, hdrs = request(vm.port, "POST", "/api/v1/setup", json.dumps(
+        host = {"Host": f"silo.localhost:{vm.tls_port}", "Content-Type": "application/json"}
+        st, body, hdrs = request(vm.tls_port, "POST", "/api/v1/setup", json.dumps(
             {"token": m.group(1), "name": "admin", "password": "correct horse battery",
              "server_name": "ram"}), host)
         if st != 201:
             return False, f"setup answered {st}: {body[:200]!r}"
-        st, body, hdrs = request(vm.port, "POST", "/api/v1/login", json.dumps(
+        st, body, hdrs = request(vm.tls_port, "POST", "/api/v1/login", json.dumps(
             {"name": "admin", "password": "correct horse battery"}), host)
         if st != 200:
             return False, f"login (Argon2id, 64 MiB) answered {st}: {body[:200]!r}"
         cookie = "; ".join(v.split(";")[0] for k, v in hdrs if k.lower() == "set-cookie")
         h = dict(host, Cookie=cookie, **{"X-CSRF-Token": json.loads(body)["csrf"]})
         spk = (ROOT / "build" / "apps" / "notes.spk").read_bytes()
-        st, body, _ = request(vm.port, "POST", "/api/v1/apps", spk,
+        st, body, _ = request(vm.tls_port, "POST", "/api/v1/apps", spk,
                               dict(h, **{"Content-Type": "application/octet-stream"}))
         if st != 201:
             return False, f"installing notes answered {st}: {body[:200]!r}"
         app = json.loads(body)["app_id"]
-        st, body, _ = request(vm.port, "POST", "/api/v1/grains",
+        st, body, _ = request(vm.tls_port, "POST", "/api/v1/grains",
                               json.dumps({"app_id": app, "title": "RAM"}), h)
         if st != 201:
             return False, f"creating a grain answered {st}: {body[:200]!r}"
         gid = json.loads(body)["grain_id"]
-        st, body, _ = request(vm.port, "POST", f"/api/v1/grains/{gid}/session", "{}", h)
+        st, body, _ = request(vm.tls_port, "POST", f"/api/v1/grains/{gid}/session", "{}", h)
         url = json.loads(body).get("url", "")
-        mm = re.match(r"^http://(ui-[0-9a-f]{32}\.[^/]+)(/\.silo/open\?t=[0-9a-f]{64})$", url)
+        mm = re.match(r"^https://(ui-[0-9a-f]{32}\.[^/]+)(/\.silo/open\?t=[0-9a-f]{64})$", url)
         if not mm:
             return False, f"no session: {st} {body[:200]!r}"
-        st, _, hdrs = request(vm.port, "GET", mm.group(2), None, {"Host": mm.group(1)})
+        st, _, hdrs = request(vm.tls_port, "GET", mm.group(2), None, {"Host": mm.group(1)})
         gc = next((v.split(";")[0] for k, v in hdrs if k.lower() == "set-cookie"), "")
         gh = {"Host": mm.group(1), "Cookie": gc, "Content-Type": "application/json"}
-        st, body, _ = request(vm.port, "POST", "/api/notes",
+        st, body, _ = request(vm.tls_port, "POST", "/api/notes",
                               json.dumps({"title": "ram", "body": "in 128 MiB"}), gh)
         if st != 201:
             return False, f"writing a note answered {st}: {body[:200]!r}"
-        st, body, _ = request(vm.port, "GET", "/api/notes", None, gh)
+        st, body, _ = request(vm.tls_port, "GET", "/api/notes", None, gh)
         oom = [line for line in vm.lines if re.search(r"(?i)out of memory|oom-kill", line)]
         if st != 200 or b"in 128 MiB" not in body:
             return False, f"reading the note answered {st}"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Console output for PID 1: the serial console and, when it differs, the screen.
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -79,7 +80,7 @@ void console_errno(const char *fmt, ...)
 	va_end(ap);
 }
 
-void console_banner(const char *ip, const char *base_url)
+void console_banner(const char *ip, const char *base_url, const char *tls_fp)
 {
 	struct utsname u;
 	if (uname(&u) < 0)
@@ -89,8 +90,17 @@ void console_banner(const char *ip, const char *base_url)
 			 "\n"
 			 "  silo %s (kernel %s)\n"
 			 "  address: %s\n"
-			 "  web: %s\n"
-			 "\n",
+			 "  web: %s\n",
 			 SILO_VERSION, u.release, ip && *ip ? ip : "none (no network)", base_url);
+	// Browsers show AB:CD:...; two lines of 16 bytes fit an 80-column screen.
+	if (tls_fp && strlen(tls_fp) == 64 && n < 700) {
+		n += snprintf(b + n, sizeof(b) - (size_t)n, "  certificate (self-signed), SHA-256:\n");
+		for (int i = 0; i < 32; i++)
+			n += snprintf(b + n, sizeof(b) - (size_t)n, "%s%c%c%s", i % 16 ? "" : "    ",
+				      toupper((unsigned char)tls_fp[2 * i]),
+				      toupper((unsigned char)tls_fp[2 * i + 1]),
+				      i % 16 == 15 ? "\n" : ":");
+	}
+	n += snprintf(b + n, sizeof(b) - (size_t)n, "\n");
 	emit(b, n < (int)sizeof(b) ? (size_t)n : sizeof(b) - 1);
 }

@@ -10,5 +10,7 @@ void console_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // The same with ": strerror(errno)" appended.
 void console_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-// The banner once the box is up: version, kernel, address and how to reach the wizard.
-void console_banner(const char *ip, const char *base_url);
+// The summary once silo serves: version, kernel, address, the URL to open and, with TLS,
+// the SHA-256 of the self-signed certificate (tls_fp in hex; NULL or empty: none) in the
+// form browsers show it, to compare before trusting the certificate.
+void console_banner(const char *ip, const char *base_url, const char *tls_fp);

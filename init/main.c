@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,11 @@
 
 #define CONF_FILE "/etc/silo/init.conf"
 #define MODULES_FILE "/etc/silo/modules"
+#define SILO_CONF "/etc/silo/silo.conf"
+// silo's settings with qemu's additions (fw_cfg), and the files they name.
+#define RUN_DIR "/run/silo"
+#define RUN_SILO_CONF RUN_DIR "/silo.conf"
+#define RUN_FILES RUN_DIR "/file"
 #define DATA_DIR "/var/lib/silo"
 #define MAX_POWER 4
 
@@ -86,8 +92,9 @@ static void handle_signals(int sfd, struct supervisor *sv)
 		supervise_reaped(sv, p, status);
 }
 
-// The box itself: mounts, modules, network, data. Returns why silo cannot run, or NULL.
-static const char *set_up(struct initconf *c, struct net *n)
+// The box itself: mounts, modules, network, data. Returns why silo cannot run, or NULL;
+// *silo_conf is RUN_SILO_CONF when qemu added settings for silo, else NULL.
+static const char *set_up(struct initconf *c, struct net *n, const char **silo_conf)
 {
 	const char *why = NULL;
 	if (mounts_move_root() < 0 || mounts_basic() < 0)
@@ -99,6 +106,14 @@ static const char *set_up(struct initconf *c, struct net *n)
 	if (failed)
 		console_log("%d kernel modules did not load", failed);
 	fwcfg_apply(c);
+	*silo_conf = NULL;
+	int r = mkdir(RUN_DIR, 0755) < 0 && errno != EEXIST
+			? -1
+			: fwcfg_silo_conf(FWCFG_DIR, SILO_CONF, RUN_SILO_CONF, RUN_FILES);
+	if (r > 0)
+		*silo_conf = RUN_SILO_CONF;
+	else if (r < 0)
+		why = why ? why : "the settings qemu handed in (fw_cfg) cannot be used (see above)";
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		console_errno("sethostname");
 	net_start(n, c);
@@ -123,27 +138,30 @@ int main(void)
 
 	struct initconf conf;
 	struct net net;
-	const char *why = set_up(&conf, &net);
+	const char *silo_conf;
+	const char *why = set_up(&conf, &net, &silo_conf);
 	int power[MAX_POWER];
 	int npower = power_open(power, MAX_POWER);
 
 	char ip[64], url[300];
 	net_address(&net, ip, sizeof(ip));
+	// The appliance serves HTTPS (config/appliance.conf's listen_tls); port 80 redirects.
 	if (conf.base_url[0])
 		snprintf(url, sizeof(url), "%s", conf.base_url);
 	else
-		snprintf(url, sizeof(url), "http://%s", ip[0] ? ip : "localhost");
-	console_banner(ip, url);
+		snprintf(url, sizeof(url), "https://%s", ip[0] ? ip : "localhost");
 	struct osboot os;
 	osboot_start(&os, conf.trial_timeout_s);
 
-	struct supervisor sv = { .base_url = url, .backoff_s = 1, .max_s = conf.restart_max_s,
-				 .ready_fd = -1 };
+	struct supervisor sv = { .base_url = url, .config = silo_conf, .backoff_s = 1,
+				 .max_s = conf.restart_max_s, .ready_fd = -1 };
 	int status_fd = -1;
-	if (why)
+	if (why) {
+		console_banner(ip, url, NULL);
 		console_log("silo cannot start: %s", why);
-	else
+	} else {
 		supervise_start(&sv);
+	}
 
 	for (;;) {
 		if (!sv.pid && status_fd < 0)
@@ -166,8 +184,11 @@ int main(void)
 		if (r < 0 && errno != EINTR)
 			console_errno("poll");
 		handle_signals(sfd, &sv);
+		// The summary comes once silo serves: it then knows its certificate.
 		if (sv.ready_fd >= 0 && fds[2].revents && supervise_ready(&sv)) {
 			console_log("silo is serving");
+			net_address(&net, ip, sizeof(ip));
+			console_banner(ip, url, sv.tls_fp);
 			osboot_serving(&os);
 		}
 		for (int i = 0; i < npower; i++)

@@ -44,7 +44,8 @@ void supervise_start(struct supervisor *s)
 		sigfillset(&all);
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
 		setsid();
-		char *argv[] = { SILO_BIN, "serve", "--base-url", (char *)s->base_url, NULL };
+		char *argv[] = { SILO_BIN, "serve", "--base-url", (char *)s->base_url,
+				 s->config ? "--config" : NULL, (char *)s->config, NULL };
 		char *envp[] = { "PATH=/usr/bin", "HOME=/var/lib/silo", "LANG=C.UTF-8",
 				 p[1] >= 0 ? "SILO_INIT_FD=3" : NULL, NULL };
 		execve(SILO_BIN, argv, envp);
@@ -60,19 +61,38 @@ void supervise_start(struct supervisor *s)
 	s->started_ms = util_now_ms();
 }
 
+int supervise_parse_ready(const char *msg, size_t n, char fp[SUPERVISE_FP_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	const size_t fp_at = sizeof("serving sha256 ") - 1;
+	fp[0] = '\0';
+	while (n && msg[n - 1] == '\n')
+		n--;
+	if (n == 7 && memcmp(msg, "serving", 7) == 0)
+		return 1;
+	if (n != fp_at + SUPERVISE_FP_HEX || memcmp(msg, "serving sha256 ", fp_at) != 0)
+		return 0;
+	for (size_t i = 0; i < SUPERVISE_FP_HEX; i++)
+		if (!memchr(hex, msg[fp_at + i], 16))
+			return 0;
+	memcpy(fp, msg + fp_at, SUPERVISE_FP_HEX);
+	fp[SUPERVISE_FP_HEX] = '\0';
+	return 1;
+}
+
 int supervise_ready(struct supervisor *s)
 {
-	char buf[64];
+	// silo writes its one line (under PIPE_BUF) in one write.
+	char buf[128];
 	ssize_t n = read(s->ready_fd, buf, sizeof(buf));
 	if (n < 0)
 		return 0;
 	close(s->ready_fd);
 	s->ready_fd = -1;
-	if (n >= 7 && memcmp(buf, "serving", 7) == 0) {
-		s->serving = 1;
-		return 1;
-	}
-	return 0;
+	if (!supervise_parse_ready(buf, (size_t)n, s->tls_fp))
+		return 0;
+	s->serving = 1;
+	return 1;
 }
 
 int supervise_reaped(struct supervisor *s, pid_t pid, int status)

@@ -7,11 +7,26 @@ in order, against a silo image booted under qemu. Each step prints "ok N - ..." 
 
 Usage: run.py [--image IMG] [--firmware bios|uefi] [--keep] SCENARIO...
 
+The shell and grains are reached over HTTPS (the guest's 443 on {tls_port}), with SNI and
+Host naming silo.localhost or the grain's ui-... host; port 80 is {port}. Until a `tls pin`
+the certificate is not checked; after it every HTTPS connection must present the pinned one.
+
 Transcript steps, one a line ('#' starts a comment; {name} is replaced by a saved value):
   boot                          start the VM (the same disk as earlier boots)
   console REGEX [within=S]      wait for a console line matching REGEX; named groups saved
+  seen REGEX [within=S]         the same, for a line in any order (the whole log so far
+                                counts; the position for `console` stays)
   absent REGEX                  no console line so far matches REGEX
-  http METHOD PATH STATUS [JSON|@FILE]   a request to the shell (Host silo.localhost:PORT)
+  tls pin FINGERPRINT           HTTPS connections from now on must present the certificate
+                                with this SHA-256 (hex; colons and case ignored); saves
+                                {fp_1} and {fp_2}, its halves as the console's summary shows
+                                them (AB:CD:...); pinning another value fails
+  tls verify NAME [within=S]    the HTTPS port, asked for NAME (SNI), serves a chain that
+                                verifies for NAME against the ACME test CA's root (retried
+                                until it does)
+  http METHOD PATH STATUS [JSON|@FILE]   a request to the shell (Host silo.localhost:TLSPORT)
+  plain METHOD PATH STATUS      a plain HTTP request to port 80 (Host silo.localhost:PORT)
+  header NAME VALUE             the last answer had header NAME with exactly VALUE
   grain METHOD PATH STATUS [JSON]        a request to the grain session opened last
   save NAME KEY                 saves KEY of the last JSON answer
   expect TEXT                   the last answer's body contains TEXT
@@ -21,7 +36,8 @@ Transcript steps, one a line ('#' starts a comment; {name} is replaced by a save
   exit [within=S]               qemu exits (the guest powered off)
   kill                          pulls the plug
   disk SIZE                     (before the first boot) the VM's disk is SIZE (qemu-img: 4G)
-  json KEY OP VALUE             the last JSON answer's KEY compared (OP: = < <= > >=) to VALUE
+  json KEY OP VALUE             the last JSON answer's KEY (a.b: b inside a) compared
+                                (OP: = < <= > >=) to VALUE
   range NAME MIN MAX            a saved number lies in [MIN, MAX]
   writer start PATH JSON        writes to the grain in a loop (JSON with {n}: 0, 1, ...),
                                 noting each write the grain acknowledged
@@ -29,6 +45,10 @@ Transcript steps, one a line ('#' starts a comment; {name} is replaced by a save
   writer check PATH             after a kill: GET PATH holds every acknowledged write
   probe-host                    the open probe grain's GET /report equals the one a native
                                 server (build/silo, config/appliance.conf's grain limits) gives
+  acme-services ZONE            (before the first boot) pebble, pebble-challtestsrv and the
+                                test dynamic DNS service for ZONE on host loopback ports; the
+                                VM reaches them by guest forwards (acme_services.py) and gets
+                                their URLs and CAs as silo.conf lines through fw_cfg
 """
 import argparse
 import http.client
@@ -48,6 +68,33 @@ ROOT = vmlib.ROOT
 DEFAULT_WAIT = 600   # seconds for a console line: TCG on a loaded 2-core box is slow
 
 
+class PinMismatch(Exception):
+    """The server presented another certificate than the one pinned (not an OSError: the
+    writer loop takes those for a VM that is gone)."""
+
+
+class TLSConnection(http.client.HTTPConnection):
+    """HTTPS to 127.0.0.1:port with SNI sni (the host the request names, never looked up);
+    check(der) sees the server's certificate before any request is sent."""
+
+    def __init__(self, port, sni, check, timeout):
+        super().__init__("127.0.0.1", port, timeout=timeout)
+        self.sni = sni
+        self.check = check
+
+    def connect(self):
+        super().connect()
+        self.sock = vmlib.unverified_context().wrap_socket(self.sock, server_hostname=self.sni)
+        self.check(self.sock.getpeercert(binary_form=True))
+
+
+def json_get(obj, key):
+    """obj's KEY, where a.b is b inside a; None when any part is missing."""
+    for part in key.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
 class Scenario:
     def __init__(self, path, args, tap):
         self.path = Path(path)
@@ -57,7 +104,10 @@ class Scenario:
         self.cookies = {}
         self.csrf = None
         self.last = None      # (status, body bytes)
+        self.headers = []     # the last answer's headers
         self.grain = None     # (host, cookie)
+        self.pin = None       # the SHA-256 (hex) HTTPS connections must present
+        self.services = None  # acme_services.Services once started
         work = Path(tempfile.mkdtemp(prefix="silo-qemu-", dir=ROOT / "build"))
         self.work = work
         name = self.path.stem
@@ -69,6 +119,8 @@ class Scenario:
         self.writer = None
         self.writer_stop = False
         self.label = f"{name} ({Path(args.image).name}, {args.firmware})"
+        self.vars["port"] = self.vm.port
+        self.vars["tls_port"] = self.vm.tls_port
         # {series}: the image's kernel series (silo-6.1.img: 6.1; silo.img: the default).
         m = re.match(r"silo-(.+)\.img$", Path(args.image).name)
         self.vars["series"] = m.group(1) if m else "6.12"
@@ -76,7 +128,13 @@ class Scenario:
     def sub(self, text):
         return re.sub(r"\{(\w+)\}", lambda m: str(self.vars.get(m.group(1), m.group(0))), text)
 
-    def request(self, method, path, body, host, cookie_header, csrf, timeout=120):
+    def check_pin(self, der):
+        got = vmlib.fingerprint(der)
+        if self.pin and got != self.pin:
+            raise PinMismatch(f"the server's certificate has SHA-256 {got}, not the pinned "
+                              f"{self.pin} from the console")
+
+    def request(self, method, path, body, host, cookie_header, csrf, timeout=120, plain=False):
         h = {"Host": host}
         if body is not None:
             if body.startswith("@"):
@@ -91,7 +149,11 @@ class Scenario:
             h["Cookie"] = cookie_header
         if csrf and method not in ("GET", "HEAD"):
             h["X-CSRF-Token"] = csrf
-        c = http.client.HTTPConnection("127.0.0.1", self.vm.port, timeout=timeout)
+        if plain:
+            c = http.client.HTTPConnection("127.0.0.1", self.vm.port, timeout=timeout)
+        else:
+            sni = re.sub(r":\d+$", "", host)
+            c = TLSConnection(self.vm.tls_port, sni, self.check_pin, timeout)
         try:
             c.request(method, path, body=data, headers=h)
             r = c.getresponse()
@@ -102,8 +164,10 @@ class Scenario:
 
     def shell(self, method, path, body=None):
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        status, data, headers = self.request(method, path, body, f"silo.localhost:{self.vm.port}",
-                                             cookie, self.csrf)
+        status, data, headers = self.request(method, path, body,
+                                             f"silo.localhost:{self.vm.tls_port}", cookie,
+                                             self.csrf)
+        self.headers = headers
         for k, v in headers:
             if k.lower() == "set-cookie":
                 name, _, rest = v.partition("=")
@@ -140,6 +204,39 @@ class Scenario:
                 self.vars.update({k: v for k, v in found.groupdict().items() if v is not None})
             tail = "\n".join(self.vm.lines[-15:])
             return bool(found), f"console: /{rest}/", None if found else f"last lines:\n{tail}"
+        if word == "seen":
+            within = DEFAULT_WAIT
+            m = re.search(r"\s+within=(\d+)$", rest)
+            if m:
+                within = int(m.group(1))
+                rest = rest[:m.start()]
+            rx = re.compile(rest)
+            end = time.monotonic() + within
+            while True:
+                found = next((m for m in map(rx.search, list(self.vm.lines)) if m), None)
+                if found or time.monotonic() > end or self.vm.proc.poll() is not None:
+                    break
+                time.sleep(0.2)
+            if found:
+                self.vars.update({k: v for k, v in found.groupdict().items() if v is not None})
+            tail = "\n".join(self.vm.lines[-15:])
+            return bool(found), f"console shows /{rest}/", None if found else f"last lines:\n{tail}"
+        if word == "tls":
+            return self.tls_step(rest)
+        if word == "plain":
+            method, path, want = rest.split(" ", 2)
+            got, data, self.headers = self.request(method, path, None,
+                                                   f"silo.localhost:{self.vm.port}", None, None,
+                                                   plain=True)
+            self.last = (got, data)
+            return got == int(want), f"plain http: {method} {path} -> {want}", \
+                f"got {got}: {data[:300]!r}"
+        if word == "header":
+            name, want = rest.split(" ", 1)
+            got = [v for k, v in self.headers if k.lower() == name.lower()]
+            return got == [want], f"the answer's {name} is {want}", f"got {got}"
+        if word == "acme-services":
+            return self.start_services(rest)
         if word == "absent":
             hits = self.vm.seen(rest)
             return not hits, f"console never shows /{rest}/", "\n".join(hits[:5])
@@ -173,7 +270,7 @@ class Scenario:
         if word == "session":
             status = self.shell("POST", f"/api/v1/grains/{rest}/session", "{}")
             url = self.last_json().get("url", "")
-            m = re.match(r"^http://(ui-[0-9a-f]{32}\.[^/]+)(/\.silo/open\?t=[0-9a-f]{64})$", url)
+            m = re.match(r"^https://(ui-[0-9a-f]{32}\.[^/]+)(/\.silo/open\?t=[0-9a-f]{64})$", url)
             if status != 201 or not m:
                 return False, f"open a session on grain {rest}", repr(self.last)
             st, data, headers = self.request("GET", m.group(2), None, m.group(1), None, None)
@@ -192,7 +289,7 @@ class Scenario:
             return True, f"the VM's disk is {rest}", None
         if word == "json":
             key, op, want = rest.split(" ", 2)
-            got = self.last_json().get(key)
+            got = json_get(self.last_json(), key)
             ops = {"=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                    ">=": operator.ge}
             try:
@@ -209,6 +306,43 @@ class Scenario:
         if word == "probe-host":
             return self.probe_host()
         return False, f"unknown step '{word}'", None
+
+    def tls_step(self, rest):
+        what, _, arg = rest.partition(" ")
+        if what == "pin":
+            fp = arg.replace(":", "").lower()
+            if not re.fullmatch(r"[0-9a-f]{64}", fp):
+                return False, "tls: pin a SHA-256 fingerprint", f"not 64 hex digits: {arg!r}"
+            if self.pin and fp != self.pin:
+                return False, "tls: pin the console's fingerprint", \
+                    f"{fp} differs from the one pinned before, {self.pin}"
+            self.pin = fp
+            pairs = [fp[i:i + 2].upper() for i in range(0, 64, 2)]
+            self.vars["fp_1"] = ":".join(pairs[:16])
+            self.vars["fp_2"] = ":".join(pairs[16:])
+            return True, f"tls: pin the certificate {fp[:16]}...", None
+        if what == "verify":
+            within = 0
+            m = re.search(r"\s+within=(\d+)$", arg)
+            if m:
+                within = int(m.group(1))
+                arg = arg[:m.start()]
+            if not self.services:
+                return False, f"tls: verify {arg}", "no acme-services step came before"
+            end = time.monotonic() + within
+            while True:
+                ok, why = self.services.verified(self.vm.tls_port, arg)
+                if ok or time.monotonic() > end:
+                    break
+                time.sleep(2)
+            return ok, f"tls: the chain served for {arg} verifies against the ACME CA's root", why
+        return False, f"tls: unknown '{what}'", None
+
+    def start_services(self, zone):
+        import acme_services   # beside run.py; needs the pebble package only here
+        self.services = acme_services.Services(zone).start()
+        self.services.attach(self.vm)
+        return True, f"pebble, challtestsrv and the dynamic DNS service for {zone} run", None
 
     def grain_request(self, method, path, body=None, timeout=120):
         host, cookie = self.grain
@@ -304,6 +438,8 @@ class Scenario:
         finally:
             self.writer_stop = True
             self.vm.kill()
+            if self.services:
+                self.services.stop()
             if ok and not self.args.keep:
                 shutil.rmtree(self.work, ignore_errors=True)
         return ok

@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: MIT
 # vm: boots a silo image under qemu for the tests and `make run`. The serial console is read
-# line by line into a log; the QEMU monitor is a unix socket; the guest's port 80 is
-# forwarded to a free port on 127.0.0.1 only. Python 3 standard library only.
+# line by line into a log; the QEMU monitor is a unix socket; the guest's ports 80 and 443
+# are forwarded to free ports on 127.0.0.1 only; guest forwards let the guest reach chosen
+# services on the host's loopback. Python 3 standard library only.
+import hashlib
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +24,19 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def fingerprint(der):
+    """The SHA-256 of a DER certificate in lowercase hex, as `silo: tls: sha256` prints it."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def unverified_context():
+    """TLS without checking the chain: the caller pins the certificate's fingerprint."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def kvm_wanted():
@@ -36,14 +53,19 @@ def kvm_wanted():
 
 class VM:
     def __init__(self, image, workdir, firmware="bios", memory="256M", disk_size="1G",
-                 port=None, log=None, keep_disk=False):
+                 port=None, tls_port=None, log=None, keep_disk=False):
         self.image = Path(image).resolve()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.firmware = firmware
         self.memory = memory
-        self.port = port or free_port()
-        self.base_url = f"http://silo.localhost:{self.port}"
+        self.port = port or free_port()            # the guest's port 80 (plain HTTP)
+        self.tls_port = tls_port or free_port()    # the guest's port 443 (HTTPS)
+        # The URL silo is told it is reached at (fw_cfg): its shell host and HTTPS port, where
+        # plain HTTP redirects to.
+        self.base_url = f"https://silo.localhost:{self.tls_port}"
+        self.guest_forwards = []   # (guest address, guest port, host loopback port)
+        self.fw_cfg = []           # (name, "string" or "file", value)
         self.disk = self.workdir / "disk.qcow2"
         self.vars = self.workdir / "OVMF_VARS.fd"
         self.monitor_path = self.workdir / "monitor.sock"
@@ -75,14 +97,30 @@ class VM:
                "-serial", "stdio",
                "-monitor", f"unix:{self.monitor_path},server,nowait",
                "-drive", f"file={self.disk},if=virtio,format=qcow2",
-               "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80",
+               "-netdev", self.netdev(),
                "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci",
                "-fw_cfg", f"name=opt/silo/base_url,string={self.base_url}"]
+        for name, kind, value in self.fw_cfg:
+            cmd += ["-fw_cfg", f"name={name},{kind}={value}"]
         cmd += ["-accel", "kvm", "-cpu", "host"] if kvm_wanted() else ["-accel", "tcg"]
         if self.firmware == "uefi":
             cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
                     "-drive", f"if=pflash,format=raw,file={self.vars}"]
         return cmd
+
+    def netdev(self):
+        """User networking: host forwards on 127.0.0.1 only, and each guest forward runs
+        relay.py per connection (a chardev forward would carry one connection only)."""
+        opts = ["user", "id=n0", f"hostfwd=tcp:127.0.0.1:{self.port}-:80",
+                f"hostfwd=tcp:127.0.0.1:{self.tls_port}-:443"]
+        relay = Path(__file__).resolve().parent / "relay.py"
+        for addr, gport, hport in self.guest_forwards:
+            # qemu splits options at commas: none may be in the command.
+            cmd = f"{sys.executable} {relay} {hport}"
+            if "," in cmd:
+                raise ValueError(f"a comma in the guest forward's command: {cmd}")
+            opts.append(f"guestfwd=tcp:{addr}:{gport}-cmd:{cmd}")
+        return ",".join(opts)
 
     def boot(self):
         if self.monitor_path.exists():

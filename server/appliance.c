@@ -46,11 +46,15 @@ void appliance_drop_fd(void)
 	init_fd = -1;
 }
 
-void appliance_ready(void)
+void appliance_ready(const char *tls_fp)
 {
 	if (init_fd < 0)
 		return;
-	if (util_write_all(init_fd, APPLIANCE_READY, strlen(APPLIANCE_READY)) < 0)
+	// One write of less than PIPE_BUF: silo-init reads it whole.
+	char msg[128];
+	snprintf(msg, sizeof(msg), APPLIANCE_READY "%s%.64s\n", tls_fp ? " sha256 " : "",
+		 tls_fp ? tls_fp : "");
+	if (util_write_all(init_fd, msg, strlen(msg)) < 0)
 		fprintf(stderr, "silo: cannot tell silo-init that silo serves: %s\n", strerror(errno));
 	close(init_fd);
 	init_fd = -1;

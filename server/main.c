@@ -28,6 +28,7 @@
 #include "parent_tls.h"
 #include "restore_server.h"
 #include "tls.h"
+#include "tlscert.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -141,7 +142,7 @@ static void print_setup_line(struct store *s, const char *base_url)
 
 // The unprivileged half: confined first, then it opens the store and serves.
 static int front_main(const struct config *c, const int *lfds, size_t nlfds, int sock,
-		      int tls_fd, uint64_t tls_stamp)
+		      int tls_fd, uint64_t tls_stamp, const char *tls_fp)
 {
 	char err[256];
 	if (front_confine(c, err, sizeof(err)) < 0) {
@@ -160,7 +161,7 @@ static int front_main(const struct config *c, const int *lfds, size_t nlfds, int
 	https_choice_restore(&srv);   // a restart continues the wizard's choice
 	log_info("silo %s serving %s (data %s, store schema %d)", SILO_VERSION, srv.base_url,
 		 c->data, store_schema_version(st));
-	appliance_ready();
+	appliance_ready(tls_fd >= 0 ? tls_fp : NULL);
 	int need = auth_setup_needed(st);
 	if (need < 0)
 		die("cannot read the store");
@@ -198,7 +199,8 @@ static int cmd_serve(int argc, char **argv)
 	// The parent owns the keys; the front gets its first bundle across the fork.
 	int tls_fd = -1;
 	uint64_t stamp = 0;
-	if (c.nlisten_tls && (parent_tls_prepare(&c) < 0 || (tls_fd = parent_tls_bundle(&c, &stamp)) < 0))
+	char fp[TLSCERT_FP_HEX + 1] = "";
+	if (c.nlisten_tls && (parent_tls_prepare(&c, fp) < 0 || (tls_fd = parent_tls_bundle(&c, &stamp)) < 0))
 		die("cannot set up TLS in %s/tls (see the message above)", c.data);
 	// The wizard's checks use the directory too, before any name is chosen.
 	if ((c.acme_directory[0] || c.dyndns_url[0]) && datadir_prepare_acme(&c) < 0)
@@ -223,7 +225,7 @@ static int cmd_serve(int argc, char **argv)
 		die_errno("fork");
 	if (front == 0) {
 		close(sp[0]);
-		exit(front_main(&c, lfds, n, sp[1], tls_fd, stamp));
+		exit(front_main(&c, lfds, n, sp[1], tls_fd, stamp, fp));
 	}
 	close(sp[1]);
 	appliance_drop_fd();

@@ -82,9 +82,9 @@ static bool cert_usable(const char *path, mbedtls_pk_context *pk, const char *ho
 	return ok;
 }
 
-int parent_tls_prepare(const struct config *c)
+int parent_tls_prepare(const struct config *c, char *fp)
 {
-	char dir[PATH_MAX], path[PATH_MAX], host[256], fp[TLSCERT_FP_HEX + 1];
+	char dir[PATH_MAX], path[PATH_MAX], host[256];
 	util_path(dir, sizeof(dir), "%s/tls", c->data);
 	// Root's when silo runs as root: the front never reads keys, the parent hands them over.
 	if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
@@ -110,8 +110,9 @@ int parent_tls_prepare(const struct config *c)
 			log_err("tls: cannot make a certificate for %s", host);
 		if (r == 0 && !cert_usable(path, &pk, host, fp))
 			r = -1;
-		if (r == 0)
-			log_info("tls: made a self-signed certificate for %s and *.%s", host, host);
+		if (r == 0)   // an address gets no wildcard (tlscert_host_names)
+			log_info("tls: made a self-signed certificate for %s%s%s", host,
+				 n > 1 ? " and *." : "", n > 1 ? host : "");
 	}
 	mbedtls_pk_free(&pk);
 	if (r < 0)

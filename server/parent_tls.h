@@ -10,8 +10,9 @@
 struct config;
 
 // Makes DATA/tls/ and, when missing or not covering the configured host, the self-signed
-// certificate; prints "silo: tls: sha256 <hex>" on stderr. 0 / -1 (logged).
-int parent_tls_prepare(const struct config *c);
+// certificate; prints "silo: tls: sha256 <hex>" on stderr and puts the hex in fp (65 bytes).
+// 0 / -1 (logged).
+int parent_tls_prepare(const struct config *c, char *fp);
 // The bundle (ACME pair first when present, then the self-signed pair) in a sealed memfd;
 // *stamp identifies the files' versions. -1 on error (logged).
 int parent_tls_bundle(const struct config *c, uint64_t *stamp);

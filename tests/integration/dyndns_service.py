@@ -42,7 +42,9 @@ def _accept_any_client_cert(ctx):
 
 
 class DynDNS:
-    def __init__(self, challtestsrv_mgmt, zone):
+    """names: more addresses its certificate covers (a qemu guest forward's)."""
+
+    def __init__(self, challtestsrv_mgmt, zone, names=()):
         self.mgmt = challtestsrv_mgmt
         self.zone = zone
         self.port = free_port()
@@ -59,7 +61,8 @@ class DynDNS:
                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key, "-out",
                         self.cert, "-days", "2", "-subj", "/CN=dyndns test service",
                         # mbedtls 2.28 (libcurl's TLS) matches dNSName entries only.
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1"],
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1" +
+                        "".join(f",DNS:{n}" for n in names)],
                        check=True, capture_output=True, timeout=30)
         os.chmod(self.cert, 0o644)
 

@@ -21,11 +21,13 @@ def available():
 
 
 class Pebble:
-    """pebble + pebble-challtestsrv; http_port is where pebble's HTTP-01 checks connect."""
+    """pebble + pebble-challtestsrv; http_port is where pebble's HTTP-01 checks connect;
+    names: more addresses its listener's certificate covers (a qemu guest forward's)."""
 
-    def __init__(self, http_port):
+    def __init__(self, http_port, names=()):
         self.dir = silotest.tmpdir("silo-pebble-")
         self.http_port = http_port
+        self.names = names
         self.port = free_port()
         self.mgmt = free_port()
         self.dns = free_port()
@@ -52,7 +54,8 @@ class Pebble:
                         self.cert, "-days", "2", "-subj", "/CN=pebble test listener",
                         # mbedtls 2.28 (libcurl's TLS here) matches host names only against
                         # dNSName entries, so the address is one too.
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost"],
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost" +
+                        "".join(f",DNS:{n}" for n in self.names)],
                        check=True, capture_output=True, timeout=30)
         os.chmod(self.cert, 0o644)
         conf = os.path.join(self.dir, "pebble.json")
