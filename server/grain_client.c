@@ -17,10 +17,12 @@
 #define GC_READS_PER_WAKEUP 4
 #define GC_BUF_KEEP (256 * 1024)   // larger idle buffers are given back
 #define GC_FLUSH_NOW 8192          // queued bytes that are sent at once, not after the batch
+#define GC_BUCKETS 64              // stream ids are sequential: id % 64 spreads them evenly
 
 struct gc_stream {
 	struct gc *gc;
 	struct gc_stream *prev, *next;
+	struct gc_stream *hnext;    // the next in its bucket of gc->byid
 	uint32_t id;
 	const struct gc_stream_cbs *cb;
 	void *arg;
@@ -50,6 +52,7 @@ struct gc {
 	bool freed;                 // gc_free ran inside a callback: free at the end of it
 	int depth;                  // callbacks running
 	struct gc_stream *streams;  // not yet released by their owners
+	struct gc_stream *byid[GC_BUCKETS]; // the same, by id (a frame names its stream)
 	size_t nstreams;
 	struct gc_stream *zombies;  // released inside a callback, freed after it
 	struct ev_timer die_timer;  // a write failed outside the loop: die from the loop
@@ -331,6 +334,8 @@ struct gc_stream *gc_open(struct gc *gc, const struct wire_request *req,
 	if (gc->streams)
 		gc->streams->prev = s;
 	gc->streams = s;
+	s->hnext = gc->byid[s->id % GC_BUCKETS];
+	gc->byid[s->id % GC_BUCKETS] = s;
 	gc->nstreams++;
 	if (req->content_length == 0 && !is_websocket(req)) {
 		s->end_wanted = true;
@@ -417,6 +422,11 @@ void gc_stream_close(struct gc_stream *s)
 		gc->streams = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	for (struct gc_stream **pp = &gc->byid[s->id % GC_BUCKETS]; *pp; pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
 	gc->nstreams--;
 	if (gc->depth) {
 		s->prev = NULL;
@@ -471,9 +481,9 @@ static void on_window(struct gc_stream *s, uint32_t increment)
 
 static void stream_frame(struct gc *gc, const struct wire_frame *f)
 {
-	struct gc_stream *s = gc->streams;
+	struct gc_stream *s = gc->byid[f->stream % GC_BUCKETS];
 	while (s && s->id != f->stream)
-		s = s->next;
+		s = s->hnext;
 	if (!s) {
 		if (f->stream >= gc->next_id)
 			gc_die(gc, "the grain used a stream the front never opened");

@@ -51,6 +51,7 @@ struct session {
 	struct session *next;
 	struct gm_session s;
 	char secret_hash[TOKEN_HEX_LEN + 1];   // of the cookie set on the session host
+	char secret_seen[TOKEN_HEX_LEN + 1];   // that cookie, once a request showed it (no hash)
 	char open_hash[TOKEN_HEX_LEN + 1];     // of the one-time token in the first URL
 	char path[512];                        // where the first URL leads
 	int64_t last_used;                     // unix seconds
@@ -366,6 +367,7 @@ int grainmgr_session_new(struct server *s, const char *grain, const struct user 
 	if (u) {
 		x->s.user_id = u->id;
 		snprintf(x->s.user_name, sizeof(x->s.user_name), "%s", u->name);
+		proxy_user_id(s, u->id, grain, x->s.user_pseudonym);
 	}
 	snprintf(x->s.share, sizeof(x->s.share), "%s", share ? share : "");
 	snprintf(x->s.perms, sizeof(x->s.perms), "%s", perms);
@@ -436,6 +438,7 @@ static void session_open(struct web_req *w, struct http_response *r, struct sess
 	x->open_hash[0] = '\0'; // spent
 	token_new(secret);
 	token_hash(secret, x->secret_hash);
+	x->secret_seen[0] = '\0';
 	resp_header(r, "Set-Cookie", "silo_grain=%s; Path=/; HttpOnly; SameSite=Lax%s", secret,
 		    w->srv->base_tls ? "; Secure" : "");
 	resp_header(r, "Cache-Control", "no-store");
@@ -458,10 +461,20 @@ void grainmgr_handle(struct web_req *w, struct http_response *r, const char *hos
 	}
 	char cookie[TOKEN_HEX_LEN + 2], hash[TOKEN_HEX_LEN + 1];
 	if (!web_cookie(w, "silo_grain", cookie, sizeof(cookie)) || !token_valid(cookie) ||
-	    !x->secret_hash[0] || (token_hash(cookie, hash), !token_equal(hash, x->secret_hash))) {
+	    !x->secret_hash[0]) {
 		deny(r, 403, "This grain session belongs to another browser. Open the grain from "
 			     "the shell.");
 		return;
+	}
+	// The cookie is hashed once; later requests compare it with the one that matched.
+	if (!x->secret_seen[0] || !token_equal(cookie, x->secret_seen)) {
+		token_hash(cookie, hash);
+		if (!token_equal(hash, x->secret_hash)) {
+			deny(r, 403, "This grain session belongs to another browser. Open the grain "
+				     "from the shell.");
+			return;
+		}
+		memcpy(x->secret_seen, cookie, sizeof(x->secret_seen));
 	}
 	// Access is resolved again after anything that may have taken it away, so a
 	// revocation takes effect on the next request.

@@ -24,6 +24,7 @@ struct gm_session {
 	char user_name[AUTH_NAME_MAX + 1];
 	char share[17];                    // the link or token it came through; "": own access
 	char perms[GM_PERMS_MAX];          // comma-separated, for X-Sandstorm-Permissions
+	char user_pseudonym[33];           // X-Sandstorm-User-Id when made already, else ""
 };
 
 // Loads (or makes, once) the server's secret for user pseudonyms. 0 / -1.

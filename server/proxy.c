@@ -396,7 +396,10 @@ void proxy_request(struct web_req *w, struct http_response *r, const struct gm_s
 	const char *up = http_header(w->http, "Upgrade");
 	p->upgrade = up && strcasecmp(up, "websocket") == 0;
 	if (sess->user_id) {
-		proxy_user_id(s, sess->user_id, sess->grain, p->uid);
+		if (sess->user_pseudonym[0])
+			memcpy(p->uid, sess->user_pseudonym, sizeof(p->uid));
+		else
+			proxy_user_id(s, sess->user_id, sess->grain, p->uid);
 		pct_encode(sess->user_name, p->uname, sizeof(p->uname));
 	}
 	conn_wait_on_cancel(cw, on_cancel, p);

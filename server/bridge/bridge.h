@@ -19,6 +19,7 @@
 #define BRIDGE_READ_CHUNK 16384        // one read from the app
 #define BRIDGE_OUT_HIGH 32768          // stop reading apps above this many unsent wire bytes
 #define BRIDGE_OUT_LOW 8192            // and resume below this
+#define BRIDGE_BUCKETS 64             // stream ids are sequential: id % 64 spreads them
 #define BRIDGE_POOL_MAX 64             // idle keep-alive connections to the app kept open
 // Idle pooled connections are closed after this; apps such as notes close theirs after 30 s,
 // so the bridge closes first and seldom sends a request on a connection the app just closed.
@@ -64,6 +65,7 @@ struct bridge {
 	unsigned wire_events;
 	uint32_t last_stream;        // highest stream id the front opened
 	struct bstream *streams;
+	struct bstream *byid[BRIDGE_BUCKETS]; // the same, by id (a frame names its stream)
 	size_t nstreams;
 
 	// The app.

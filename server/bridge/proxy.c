@@ -27,6 +27,7 @@ enum phase {
 struct bstream {
 	struct bridge *b;
 	struct bstream *prev, *next;
+	struct bstream *hnext;      // the next in its bucket of b->byid
 	uint32_t id;
 	struct bconn *conn;         // the connection to the app, NULL when none
 	enum phase phase;
@@ -137,7 +138,7 @@ static void destroy(struct bstream *s);
 
 struct bstream *bridge_proxy_find(struct bridge *b, uint32_t id)
 {
-	for (struct bstream *s = b->streams; s; s = s->next)
+	for (struct bstream *s = b->byid[id % BRIDGE_BUCKETS]; s; s = s->hnext)
 		if (s->id == id)
 			return s;
 	return NULL;
@@ -200,6 +201,11 @@ static void destroy(struct bstream *s)
 		b->streams = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	for (struct bstream **pp = &b->byid[s->id % BRIDGE_BUCKETS]; *pp; pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
 	b->nstreams--;
 	stream_free(s);
 	if (b->app_state == APP_GONE && !b->nstreams)
@@ -418,6 +424,8 @@ void bridge_proxy_open(struct bridge *b, uint32_t id, const struct wire_request 
 	if (b->streams)
 		b->streams->prev = s;
 	b->streams = s;
+	s->hnext = b->byid[id % BRIDGE_BUCKETS];
+	b->byid[id % BRIDGE_BUCKETS] = s;
 	b->nstreams++;
 	if (build_head(s, req) < 0) {
 		abort_stream(s, WIRE_RESET_INTERNAL, "out of memory");
