@@ -53,7 +53,8 @@ static void on_reply(void *arg, const struct priv_msg *m, int fd)
 	struct sys_wait *s = arg;
 	if (fd >= 0)
 		close(fd);
-	if (m->status == ENOTSUP) {
+	if (m->status == ENOTSUP || m->status == EBUSY) {
+		// Not the appliance, or another update (or too many jobs) under way.
 		sys_reply(s, 409, json_pack("{s:s}", "error", m->text));
 	} else if (m->status == EPIPE) {
 		sys_reply(s, 503, json_pack("{s:s}", "error", "the privileged parent cannot be reached"));

@@ -279,7 +279,8 @@ static void pkg_remove(struct parent *p, const struct priv_msg *m)
 static struct parent_job *job_slot(struct parent *p, const struct priv_msg *m)
 {
 	if (p->njobs == PARENT_JOBS_MAX) {
-		reply(p, m, EBUSY, "too many backups at once; try again in a moment", -1);
+		reply(p, m, EBUSY, "too many backups, restores or updates at once; try again in a "
+				   "moment", -1);
 		return NULL;
 	}
 	return &p->jobs[p->njobs];
@@ -288,7 +289,7 @@ static struct parent_job *job_slot(struct parent *p, const struct priv_msg *m)
 static void job_started(struct parent *p, const struct priv_msg *m, int r, const char *err)
 {
 	if (r < 0) {
-		log_err("parent: backup job for %s: %s", m->grain[0] ? m->grain : "the server", err);
+		log_err("parent: job for %s: %s", m->grain[0] ? m->grain : "the server", err);
 		reply(p, m, EIO, err, -1);
 		return;
 	}
@@ -365,7 +366,7 @@ static void power(struct parent *p, const struct priv_msg *m)
 // Verified and written while the front waits: a few seconds of copying.
 static void os_update(struct parent *p, const struct priv_msg *m, int fd)
 {
-	char err[512], version[128];
+	char err[512];
 	if (!appliance_active()) {
 		reply(p, m, ENOTSUP, "not running as the appliance: update this machine's system "
 				     "with its own tools", -1);
@@ -375,14 +376,18 @@ static void os_update(struct parent *p, const struct priv_msg *m, int fd)
 		reply(p, m, EINVAL, "no update file passed", -1);
 		return;
 	}
-	int e = parent_os_update(fd, p->cfg->data, version, sizeof(version), err, sizeof(err));
-	if (e) {
-		log_err("parent: OS update refused: %s", err);
-		reply(p, m, e, err, -1);
+	for (size_t i = 0; i < p->njobs; i++)
+		if (p->jobs[i].kind == JOB_OS_UPDATE) {
+			reply(p, m, EBUSY, "an OS update is being installed already", -1);
+			return;
+		}
+	// Verifying and writing the slot takes seconds: a child does it, grains keep starting.
+	struct parent_job *j = job_slot(p, m);
+	if (!j)
 		return;
-	}
-	log_info("parent: OS update %s written; it boots next", version);
-	reply(p, m, 0, version, -1);
+	int r = parent_job_spawn(p->cfg, JOB_OS_UPDATE, fd, parent_os_update_job, j, err,
+				 sizeof(err));
+	job_started(p, m, r, err);
 }
 
 static void acme_start(struct ev_loop *loop, void *arg);
@@ -534,10 +539,15 @@ static void reap(struct parent *p)
 		snprintf(req.grain, sizeof(req.grain), "%s", j->grain);
 		struct priv_msg r = {0};
 		int fd = parent_job_finish(p->cfg, j, status, &r);
-		log_info("parent: %s %s %s%s%s", j->kind == JOB_GRAIN_RESTORE ? "restore of grain"
-						 : j->kind == JOB_GRAIN_BACKUP ? "backup of grain"
-									       : "server backup",
-			 j->grain, r.status ? "failed: " : "done", r.text, "");
+		if (j->kind == JOB_OS_UPDATE && !r.status)
+			log_info("parent: OS update %s written; it boots next", r.text);
+		else if (j->kind == JOB_OS_UPDATE)
+			log_err("parent: OS update refused: %s", r.text);
+		else
+			log_info("parent: %s %s %s%s", j->kind == JOB_GRAIN_RESTORE ? "restore of grain"
+						   : j->kind == JOB_GRAIN_BACKUP ? "backup of grain"
+										 : "server backup",
+				 j->grain, r.status ? "failed: " : "done", r.text);
 		reply(p, &req, r.status, r.text, fd);
 		if (fd >= 0)
 			close(fd);

@@ -35,6 +35,7 @@ struct job_ctx {
 	int in;           // metadata pipe, upload or store snapshot
 	int file;         // the backup being written
 	uid_t uid;        // restore: the grain's
+	parent_job_fn *other; // parent_job_spawn's
 };
 
 typedef void job_fn(struct job_ctx *x, struct job_report *rep);
@@ -344,6 +345,21 @@ int parent_job_server_backup(const struct config *c, int dbfd, struct parent_job
 	return 0;
 }
 
+// --- another room's job ---
+
+static void other_child(struct job_ctx *x, struct job_report *rep)
+{
+	rep->status = x->other(x->c, x->in, rep->text, sizeof(rep->text));
+}
+
+int parent_job_spawn(const struct config *c, enum parent_job_kind kind, int in,
+		     parent_job_fn *fn, struct parent_job *j, char *err, size_t errsz)
+{
+	*j = (struct parent_job){.kind = kind, .file = -1, .report = -1};
+	struct job_ctx x = {.c = c, .in = in, .file = -1, .other = fn};
+	return job_spawn(j, other_child, &x, err, errsz);
+}
+
 // --- the end of a job ---
 
 int parent_job_finish(const struct config *c, struct parent_job *j, int status,
@@ -354,7 +370,8 @@ int parent_job_finish(const struct config *c, struct parent_job *j, int status,
 	close(j->report);
 	if (n != (ssize_t)sizeof(rep) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		rep.status = EIO;
-		snprintf(rep.text, sizeof(rep.text), "the backup job failed");
+		snprintf(rep.text, sizeof(rep.text), "the %s job failed",
+			 j->kind == JOB_OS_UPDATE ? "OS update" : "backup");
 	}
 	rep.text[sizeof(rep.text) - 1] = '\0';
 	int fd = -1;
@@ -365,7 +382,7 @@ int parent_job_finish(const struct config *c, struct parent_job *j, int status,
 			rep.status = EIO;
 		if (rep.status != 0)
 			parent_remove_tree(dir);
-	} else if (rep.status == 0) {
+	} else if (rep.status == 0 && j->file >= 0) {
 		// The front reads from the start, through its own open file description.
 		char self[64];
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", j->file);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The parent's backup jobs: writing a grain's or the whole server's backup, and unpacking a
-// restored grain, each in a child process so the parent keeps answering while it runs.
+// The parent's jobs: writing a grain's or the whole server's backup, unpacking a restored
+// grain, installing an OS update, each in a child process so the parent keeps answering (and
+// starting grains) while it runs.
 #pragma once
 #include <stdint.h>
 #include <sys/types.h>
@@ -13,6 +14,7 @@ enum parent_job_kind {
 	JOB_GRAIN_BACKUP = 1,
 	JOB_GRAIN_RESTORE,
 	JOB_SERVER_BACKUP,
+	JOB_OS_UPDATE,
 };
 
 struct parent_job {
@@ -36,6 +38,11 @@ int parent_job_grain_restore(const struct config *c, const char *grain, uid_t ui
 // A server backup: the store snapshot in dbfd, every package and every grain's /var.
 int parent_job_server_backup(const struct config *c, int dbfd, struct parent_job *j, char *err,
 			     size_t errsz);
+// A job of another room, run by fn in the child with in (kept open across the fork): fn
+// returns 0 or an errno value, with text for the reply (on success, what it made).
+typedef int parent_job_fn(const struct config *c, int in, char *text, size_t textsz);
+int parent_job_spawn(const struct config *c, enum parent_job_kind kind, int in,
+		     parent_job_fn *fn, struct parent_job *j, char *err, size_t errsz);
 // The child ended with wait status: fills reply's status and text and returns the fd to
 // pass to the front (-1 when none; the caller closes it). A restore's grain directory is
 // handed to root and checked, or removed when anything failed. Frees what j held.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "osslot.h"
+#include "config.h"
 #include "osupdate.h"
 #include "parent_os.h"
 
@@ -32,5 +33,14 @@ int parent_os_update(int fd, const char *tmpdir, char *version, size_t versionsz
 	close(copy);
 	if (!e)
 		snprintf(version, versionsz, "%s", h.version);
+	return e;
+}
+
+int parent_os_update_job(const struct config *c, int fd, char *text, size_t textsz)
+{
+	char version[128];
+	int e = parent_os_update(fd, c->data, version, sizeof(version), text, textsz);
+	if (!e)
+		snprintf(text, textsz, "%s", version);
 	return e;
 }

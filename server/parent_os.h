@@ -9,3 +9,8 @@
 // signature), EINVAL (not an update, or one this build cannot read), EIO (the rest).
 int parent_os_update(int fd, const char *tmpdir, char *version, size_t versionsz, char *err,
 		     size_t errsz);
+
+struct config;
+// The same as a parent job (parent_job_spawn): fd the update, tmpdir the data directory;
+// text gets the version on success, the reason otherwise.
+int parent_os_update_job(const struct config *c, int fd, char *text, size_t textsz);
