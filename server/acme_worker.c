@@ -45,6 +45,8 @@ struct worker {
 	char *dyn_ca;
 	bool registered;
 	int64_t next_update;
+	struct dyndns_ping ping;       // fd -1: no ping
+	int64_t next_ping;             // ms
 };
 
 bool acme_worker_wanted(const struct config *c)
@@ -226,6 +228,30 @@ static int dyndns_step(struct worker *w, int64_t now, char *err, size_t errsz)
 	return 0;
 }
 
+// Sleeps secs; with the ping on, pings the service meanwhile and ends early when it says
+// the address changed: the next step then updates it.
+static void pause_for(struct worker *w, int64_t secs)
+{
+	if (w->ping.fd < 0) {
+		sleep((unsigned)secs);
+		return;
+	}
+	int64_t end = util_now_ms() + secs * 1000;
+	for (int64_t now; (now = util_now_ms()) < end;) {
+		if (now >= w->next_ping) {
+			dyndns_ping_send(&w->ping);
+			w->next_ping = now + w->cfg->dyndns_ping_interval * 1000;
+		}
+		int64_t until = end < w->next_ping ? end : w->next_ping;
+		if (dyndns_ping_wait(&w->ping, (int)(until - now)) == 1) {
+			log_info("acme: the dynamic DNS service sees this box at a new address: "
+				 "updating it");
+			w->next_update = 0;
+			return;
+		}
+	}
+}
+
 static void run(struct worker *w)
 {
 	unsigned failures = 0;
@@ -244,7 +270,7 @@ static void run(struct worker *w)
 			status(w, acme ? "valid" : "registered", err, to, next);
 			failures = 0;
 			// Wake at least hourly: the clock may jump, the file may be replaced.
-			sleep((unsigned)(next - now < 1 ? 1 : next - now < 3600 ? next - now : 3600));
+			pause_for(w, next - now < 1 ? 1 : next - now < 3600 ? next - now : 3600);
 			continue;
 		}
 		if (r == 0) {
@@ -311,6 +337,13 @@ int acme_worker_main(const struct config *c)
 		log_err("acme: %s", w.dd.err);
 		return 1;
 	}
+	w.ping.fd = -1;
+	char why[300];
+	if (w.dyn && c->dyndns_ping_port &&
+	    dyndns_ping_open(&w.ping, c->dyndns_url, c->dyndns_ping_port, c->dyndns_name, why,
+			     sizeof(why)) < 0)
+		log_warn("acme: no dynamic DNS ping (the address is still sent every %lds): %s",
+			 c->dyndns_update_interval, why);
 	run(&w);
 	return 0;
 }

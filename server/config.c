@@ -144,6 +144,8 @@ static const struct {
 	{"tls_check_interval", offsetof(struct config, tls_check_interval), 1, 86400},
 	{"acme_retry_max", offsetof(struct config, acme_retry_max), 1, 86400 * 7},
 	{"dyndns_update_interval", offsetof(struct config, dyndns_update_interval), 10, 86400},
+	{"dyndns_ping_port", offsetof(struct config, dyndns_ping_port), 0, 65535},
+	{"dyndns_ping_interval", offsetof(struct config, dyndns_ping_interval), 1, 3600},
 	{"acme_http_port", offsetof(struct config, acme_http_port), 1, 65535},
 };
 

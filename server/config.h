@@ -43,6 +43,8 @@ struct config {
 	char dyndns_zone[CONFIG_MAX_DOMAIN + 1];
 	char dyndns_email[256];
 	long dyndns_update_interval;                               // seconds
+	long dyndns_ping_port;                                     // UDP; 0: no ping
+	long dyndns_ping_interval;                                 // seconds
 	long acme_http_port;      // where HTTP-01 validation connects (80); the wizard checks it
 	char resolver[CONFIG_MAX_ADDR];   // DNS server for the wizard's check ("": the system's)
 };

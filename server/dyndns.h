@@ -33,6 +33,20 @@ int dyndns_available(struct dyndns *d);
 int dyndns_update(struct dyndns *d);
 // Sets (value) or clears (NULL) the TXT record _acme-challenge.NAME.<zone>.
 int dyndns_txt(struct dyndns *d, const char *value);
+// dyndns_ping.c: the service's UDP ping. "ping NAME\n" to the URL's host on port; the
+// service answers "changed" when the address it sees is not the one it holds for NAME.
+struct dyndns_ping {
+	int fd;        // -1: none
+	char msg[64];
+	size_t len;
+};
+int dyndns_ping_open(struct dyndns_ping *p, const char *url, long port, const char *name,
+		     char *err, size_t errsz);
+void dyndns_ping_send(struct dyndns_ping *p);
+// Up to ms for an answer: 1 when the service says the address changed, else 0.
+int dyndns_ping_wait(struct dyndns_ping *p, int ms);
+void dyndns_ping_close(struct dyndns_ping *p);
+
 // A reply body as one printable line (controls replaced, at most outsz - 1 bytes, and at
 // most DYNDNS_REPLY_MAX read). Returns its length.
 size_t dyndns_reply_text(const char *body, size_t len, char *out, size_t outsz);

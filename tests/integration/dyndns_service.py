@@ -10,6 +10,7 @@ import http.server
 import json
 import os
 import re
+import socket
 import ssl
 import subprocess
 import threading
@@ -56,6 +57,8 @@ class DynDNS:
         self.txt = {}          # name -> [values] currently published
         self.txt_seen = []     # every value ever published
         self.refused = []      # (path, status, text)
+        self.address = {}      # name -> the address its A record holds
+        self.pings = []        # (name, source address, answered)
         self.lock = threading.RLock()
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key, "-out",
@@ -126,6 +129,7 @@ class DynDNS:
                     svc._dns("add-a", {"host": fqdn, "addresses": [addr]})
                     with svc.lock:
                         svc.updates.append((name, addr))
+                        svc.address[name] = addr
                     return self.answer(200, f"updated {fqdn} {addr}")
                 if self.path == "/acme-challenge":
                     host = f"_acme-challenge.{fqdn}."
@@ -162,8 +166,42 @@ class DynDNS:
 
         self.httpd = TLSServer((HOST, self.port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # The ping (docs/DYNDNS.md): "ping NAME" on UDP; "changed" back when the sender's
+        # address is not the one the name's A record holds.
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((HOST, 0))
+        self.ping_port = self.udp.getsockname()[1]
+        threading.Thread(target=self._pings, daemon=True).start()
         return self
+
+    def _pings(self):
+        while True:
+            try:
+                data, peer = self.udp.recvfrom(512)
+            except OSError:
+                return
+            words = data.decode(errors="replace").split()
+            if len(words) != 2 or words[0] != "ping" or not NAME_RE.match(words[1]):
+                continue
+            with self.lock:
+                held = self.address.get(words[1])
+                changed = held is not None and held != peer[0]
+                self.pings.append((words[1], peer[0], changed))
+            if changed:
+                self.udp.sendto(b"changed\n", peer)
+
+    def move(self, name, address):
+        """As if the box's address had changed: the A record now holds another one."""
+        fqdn = f"{name}.{self.zone}"
+        self._dns("add-a", {"host": fqdn, "addresses": [address]})
+        with self.lock:
+            self.address[name] = address
 
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+        try:
+            self.udp.shutdown(socket.SHUT_RDWR)  # wakes the ping thread
+        except OSError:
+            pass
+        self.udp.close()

@@ -33,7 +33,8 @@ def login(server):
 
 def box(p, svc, name, data, port, setup, root):
     s = Server(data=data, port=port, tls=True, base_host=f"{name}.{ZONE}",
-               config={"tls_check_interval": 1},
+               config={"tls_check_interval": 1, "dyndns_ping_port": svc.ping_port,
+                       "dyndns_ping_interval": 1},
                extra_args=["--acme-directory", p.directory, "--acme-ca", p.cert,
                            "--dyndns-url", svc.url, "--dyndns-ca", svc.cert,
                            "--dyndns-name", name, "--dyndns-zone", ZONE,
@@ -83,6 +84,17 @@ def scenario(t):
     a = acme_of(admin)
     t.ok(a.get("state") == "valid" and a.get("names") == f"{host} *.{host}",
          "dyndns: the admin API shows a valid certificate for the name and its wildcard", a)
+    # The address changes: the service's answer to the box's UDP ping brings an update at
+    # once, long before dyndns_update_interval (600 s).
+    wait_for(lambda: any(n == "box" for n, _, _ in svc.pings), 10)
+    t.ok(svc.pings and not any(c for _, _, c in svc.pings),
+         "dyndns: the box pings the service, which stays silent while the address holds",
+         svc.pings[:3])
+    before = len(svc.updates)
+    svc.move("box", "192.0.2.7")
+    ok = wait_for(lambda: svc.address.get("box") == HOST and len(svc.updates) > before, 15)
+    t.ok(ok, "dyndns: a changed address is answered on the ping and the box updates it at once",
+         (svc.address, svc.updates[before:], svc.pings[-3:]))
     first = served(s.tls_port, host)
     s.stop()
 
