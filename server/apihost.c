@@ -22,7 +22,6 @@
 
 bool apihost_match(const struct server *s, const char *host, char share[SHARE_ID_LEN + 1])
 {
-	size_t hl = strlen(s->shell_host);
 	share[0] = '\0';
 	if (strncmp(host, "api", 3) != 0)
 		return false;
@@ -36,7 +35,7 @@ bool apihost_match(const struct server *s, const char *host, char share[SHARE_ID
 		share[SHARE_ID_LEN] = '\0';
 		p += SHARE_ID_LEN;
 	}
-	return *p == '.' && strlen(p + 1) == hl && strcmp(p + 1, s->shell_host) == 0;
+	return *p == '.' && server_is_shell_host(s, p + 1);
 }
 
 static void unauthorized(struct http_response *r, const char *msg)

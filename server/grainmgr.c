@@ -406,7 +406,7 @@ bool grainmgr_is_session_host(const struct server *s, const char *host,
 	for (int i = 0; i < GM_HOST_ID_LEN; i++)
 		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
 			return false;
-	if (p[GM_HOST_ID_LEN] != '.' || strcmp(p + GM_HOST_ID_LEN + 1, s->shell_host) != 0)
+	if (p[GM_HOST_ID_LEN] != '.' || !server_is_shell_host(s, p + GM_HOST_ID_LEN + 1))
 		return false;
 	memcpy(id, p, GM_HOST_ID_LEN);
 	id[GM_HOST_ID_LEN] = '\0';

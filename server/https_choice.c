@@ -122,8 +122,18 @@ static void on_applied(void *arg, const struct priv_msg *m, int fd)
 		return;
 	}
 	log_info("https: the server is now reached as: %s %s", https_mode_str(x->mode), x->name);
-	hx_done(x, 200, x->mode == HTTPS_MODE_LAN ? "only on your network, with the self-signed "
-			"certificate" : "saved: the certificate is being fetched");
+	if (x->mode == HTTPS_MODE_LAN) {
+		hx_done(x, 200, "only on your network, with the self-signed certificate");
+		return;
+	}
+	char host[HTTPS_HOST_MAX], msg[HTTPS_HOST_MAX + 160];
+	https_choice_host(x->srv, x->mode, x->name, host, sizeof(host));
+	if (server_adopt_host(x->srv, host) == 0 && x->srv->alias_url[0])
+		snprintf(msg, sizeof(msg), "saved: the certificate is being fetched; from now on this "
+			 "server is at %s (this address keeps working too)", x->srv->base_url);
+	else
+		snprintf(msg, sizeof(msg), "saved: the certificate is being fetched");
+	hx_done(x, 200, msg);
 }
 
 static void apply(struct hx *x)
@@ -209,6 +219,11 @@ void https_choice_restore(struct server *s)
 	int mode = https_choice_get(s, name, sizeof(name));
 	if (!mode)
 		return;
+	// The name chosen is the base URL from the start; the configured one stays served.
+	char host[HTTPS_HOST_MAX];
+	https_choice_host(s, mode, name, host, sizeof(host));
+	if (mode != HTTPS_MODE_LAN)
+		server_adopt_host(s, host);
 	struct priv_msg m = {.type = PRIV_HTTPS_APPLY, .action = mode};
 	snprintf(m.text, sizeof(m.text), "%s", name);
 	pc_request(s, &m, -1, on_restored, NULL);

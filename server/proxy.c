@@ -192,19 +192,21 @@ static void on_input(void *arg, const char *data, size_t n, bool eof)
 }
 
 // Scripts, connections, frames and forms stay on the grain's own origin; only the shell
-// may frame it. Made once per base URL, not per response.
-static const char *grain_csp(const char *base_url)
+// (at its base URL, or the alias) may frame it. Made once per base URL, not per response.
+static const char *grain_csp(const struct server *s)
 {
-	static char csp[512 + sizeof(((struct server *)0)->base_url)];
-	static char made_for[sizeof(((struct server *)0)->base_url)];
-	if (!csp[0] || strcmp(made_for, base_url) != 0) {
+	static char csp[512 + 2 * sizeof(s->base_url)];
+	static char made_for[2 * sizeof(s->base_url) + 1];
+	char key[sizeof(made_for)];
+	snprintf(key, sizeof(key), "%s %s", s->base_url, s->alias_url);
+	if (!csp[0] || strcmp(made_for, key) != 0) {
 		snprintf(csp, sizeof(csp),
 			 "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
 			 "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' "
 			 "data:; media-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; "
-			 "form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors %s",
-			 base_url);
-		snprintf(made_for, sizeof(made_for), "%s", base_url);
+			 "form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors %s%s%s",
+			 s->base_url, s->alias_url[0] ? " " : "", s->alias_url);
+		memcpy(made_for, key, sizeof(made_for));
 	}
 	return csp;
 }
@@ -227,7 +229,7 @@ static void on_response(struct gc_stream *s, void *arg, const struct wire_respon
 			continue;
 		resp_header_raw(r, h->name.p, h->name.len, h->value.p, h->value.len);
 	}
-	const char *csp = grain_csp(p->srv->base_url);
+	const char *csp = grain_csp(p->srv);
 	resp_header_raw(r, "Content-Security-Policy", 23, csp, strlen(csp));
 	// A length the app announced (the bridge holds it to exactly that many bytes) goes out
 	// as is: no chunk framing around a body that arrives whole.
@@ -369,11 +371,15 @@ void proxy_request(struct web_req *w, struct http_response *r, const struct gm_s
 	// Requests another site makes in the browser's name stay out: a session host takes
 	// only its own origin, a device's host none (browsers do not hold device tokens).
 	const char *origin = http_header(w->http, "Origin");
-	char own[300] = "";
-	if (origin)
+	bool own_origin = false;
+	for (int i = 0; origin && !device && i < 2; i++) {
+		const char *shell = i ? s->alias_host : s->shell_host;
+		char own[300];
 		snprintf(own, sizeof(own), "%s://ui-%s.%s", s->base_tls ? "https" : "http",
-			 sess->host_id, s->shell_host);
-	if (origin && (device || strcasecmp(origin, own) != 0)) {
+			 sess->host_id, shell);
+		own_origin = own_origin || (shell[0] && strcasecmp(origin, own) == 0);
+	}
+	if (origin && !own_origin) {
 		r->status = 403;
 		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
 		buf_puts(&r->body, "Cross-origin requests to a grain are refused.\n");

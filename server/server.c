@@ -171,6 +171,41 @@ int server_base_url(const struct config *cfg, char *url, size_t urlsz, char *hos
 	return 0;
 }
 
+int server_adopt_host(struct server *s, const char *host)
+{
+	const char *port = strrchr(s->shell_host, ':');
+	if (port && strchr(port, ']'))
+		port = NULL; // an IPv6 address without a port
+	char url[sizeof(s->base_url)], sh[sizeof(s->shell_host)];
+	int n = snprintf(sh, sizeof(sh), "%s%s", host, port ? port : "");
+	if (!s->base_tls || !host[0] || n < 0 || (size_t)n >= sizeof(sh) ||
+	    (size_t)snprintf(url, sizeof(url), "https://%s", sh) >= sizeof(url))
+		return -1;
+	for (char *p = sh; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	if (strcmp(sh, s->shell_host) == 0)
+		return 0;
+	// The address silo started at stays; a second choice replaces only the name.
+	if (!s->alias_url[0]) {
+		memcpy(s->alias_url, s->base_url, sizeof(s->alias_url));
+		memcpy(s->alias_host, s->shell_host, sizeof(s->alias_host));
+	}
+	if (strcmp(sh, s->alias_host) == 0)
+		s->alias_url[0] = s->alias_host[0] = '\0'; // back to where it started
+	memcpy(s->base_url, url, sizeof(s->base_url));
+	memcpy(s->shell_host, sh, sizeof(s->shell_host));
+	log_info("server: the shell is at %s now%s%s%s", s->base_url,
+		 s->alias_url[0] ? " (and still at " : "", s->alias_url, s->alias_url[0] ? ")" : "");
+	return 0;
+}
+
+bool server_is_shell_host(const struct server *s, const char *host)
+{
+	return strcmp(host, s->shell_host) == 0 ||
+	       (s->alias_host[0] && strcmp(host, s->alias_host) == 0);
+}
+
 int server_listen(const struct config *cfg, int *fds, size_t *n)
 {
 	*n = 0;

@@ -34,6 +34,10 @@ struct server {
 	// The shell's origin, from the base URL.
 	char base_url[256];           // no trailing slash
 	char shell_host[256];         // host[:port] as a Host header carries it, lowercase
+	// The address silo was configured with, once the setup wizard's name took its place as
+	// base_url: still served (pages open there, links given out before). "": none.
+	char alias_url[256];
+	char alias_host[256];
 	bool base_tls;
 	struct pc *pc;                // the channel to the privileged parent
 	struct grainmgr *grains;      // running grains and their sessions
@@ -51,6 +55,13 @@ int server_init(struct server *s, const struct config *cfg, struct store *store,
 // Runs until SIGTERM/SIGINT and a graceful drain. 0 / -1.
 int server_run(struct server *s);
 void server_fini(struct server *s);
+
+// The wizard chose a name (host, no port) this server is reached at: it becomes the base
+// URL, with the scheme and port of the one before, which stays served as the alias. Only
+// with https; 0 when done or nothing changes, -1 when the name does not fit.
+int server_adopt_host(struct server *s, const char *host);
+// host (lowercase, without the default port) is the shell's: the base URL's or the alias'.
+bool server_is_shell_host(const struct server *s, const char *host);
 
 // Computes base_url and shell_host from the config and the first bound address (the first
 // TLS one when there is one: https).

@@ -104,11 +104,12 @@ static bool same_origin(const char *base, const char *origin)
 bool web_origin_ok(const struct web_req *w)
 {
 	const char *o = http_header(w->http, "Origin");
-	if (o)
-		return same_origin(w->srv->base_url, o);
 	// Without Origin, a Referer from another site still tells a cross-site form post.
-	const char *ref = http_header(w->http, "Referer");
-	return !ref || same_origin(w->srv->base_url, ref);
+	const char *ref = o ? o : http_header(w->http, "Referer");
+	if (!ref)
+		return !o;
+	return same_origin(w->srv->base_url, ref) ||
+	       (w->srv->alias_url[0] && same_origin(w->srv->alias_url, ref));
 }
 
 void web_set_session(const struct web_req *w, struct http_response *r, const char *cookie)
@@ -164,7 +165,7 @@ static bool is_shell_host(const struct web_req *w)
 	if (!w->http->host) // HTTP/1.0 without Host: the shell is the only thing it can mean
 		return true;
 	char host[256];
-	return host_key(w, host, sizeof(host)) && strcmp(host, w->srv->shell_host) == 0;
+	return host_key(w, host, sizeof(host)) && server_is_shell_host(w->srv, host);
 }
 
 // Identity: a bearer token wins over a cookie; neither means logged out.

@@ -44,6 +44,23 @@ def login(s):
     return c
 
 
+def shell_at_name(t, s, admin, host, root, when):
+    """The shell lives at the chosen name now (its links too); the address it started at
+    (the admin's client) keeps working."""
+    name = f"{host}:{s.tls_port}"
+    at_name = silotest.Client(s.tls_port, host=name, tls=tls_context(root))
+    r = at_name.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})
+    t.ok(r.status == 200, f"wizard: {when}the shell answers at https://{host} (checked "
+         "against pebble's root) and a user signs in there", r)
+    r = admin.post("/api/v1/invites", {})
+    url = (r.json() or {}).get("url", "") if r.status == 201 else ""
+    t.ok(url.startswith(f"https://{name}/invite/"),
+         f"wizard: {when}links it makes (an invitation) name https://{host}, even asked "
+         "from the old address", url or r)
+    t.eq(admin.get("/api/v1/https").status, 200,
+         f"wizard: {when}the address it started at is still served")
+
+
 def scenario(t):
     if not pebble.available() or not shutil.which("curl"):
         t.ok(False, "wizard: pebble, pebble-challtestsrv, openssl and curl are installed")
@@ -125,6 +142,7 @@ def scenario(t):
     t.ok(a and a.get("names") == f"{host} *.{host}",
          "wizard: GET /api/v1/https shows the certificate valid for the name and wildcard", a)
     t.ok(svc.names.get("box") not in (None, "0" * 64), "wizard: the service holds box for us")
+    shell_at_name(t, s, admin, host, root, "")
     s.stop()
 
     # A restart continues the choice.
@@ -137,6 +155,7 @@ def scenario(t):
                  https(admin)["acme"], 30)
     t.ok(a and a.get("names") == f"{host} *.{host}" and curl_ok(s.tls_port, host, root)[0],
          "wizard: and its certificate is kept and served", a)
+    shell_at_name(t, s, admin, host, root, "after a restart: ")
     s.stop()
     svc.stop()
     p.stop()
