@@ -123,6 +123,7 @@ static void on_applied(void *arg, const struct priv_msg *m, int fd)
 	}
 	log_info("https: the server is now reached as: %s %s", https_mode_str(x->mode), x->name);
 	if (x->mode == HTTPS_MODE_LAN) {
+		server_drop_host(x->srv);
 		hx_done(x, 200, "only on your network, with the self-signed certificate");
 		return;
 	}

@@ -200,6 +200,16 @@ int server_adopt_host(struct server *s, const char *host)
 	return 0;
 }
 
+void server_drop_host(struct server *s)
+{
+	if (!s->alias_url[0])
+		return;
+	memcpy(s->base_url, s->alias_url, sizeof(s->base_url));
+	memcpy(s->shell_host, s->alias_host, sizeof(s->shell_host));
+	s->alias_url[0] = s->alias_host[0] = '\0';
+	log_info("server: the shell is at %s again", s->base_url);
+}
+
 bool server_is_shell_host(const struct server *s, const char *host)
 {
 	return strcmp(host, s->shell_host) == 0 ||

@@ -60,6 +60,8 @@ void server_fini(struct server *s);
 // URL, with the scheme and port of the one before, which stays served as the alias. Only
 // with https; 0 when done or nothing changes, -1 when the name does not fit.
 int server_adopt_host(struct server *s, const char *host);
+// Back to the configured base URL (the wizard's choice is "only on my network" now).
+void server_drop_host(struct server *s);
 // host (lowercase, without the default port) is the shell's: the base URL's or the alias'.
 bool server_is_shell_host(const struct server *s, const char *host);
 

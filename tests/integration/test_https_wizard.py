@@ -156,6 +156,15 @@ def scenario(t):
     t.ok(a and a.get("names") == f"{host} *.{host}" and curl_ok(s.tls_port, host, root)[0],
          "wizard: and its certificate is kept and served", a)
     shell_at_name(t, s, admin, host, root, "after a restart: ")
+    # Back to "only on my network": the shell is at the configured address alone again.
+    r = admin.post("/api/v1/https", {"mode": "lan"})
+    inv = admin.post("/api/v1/invites", {})
+    url = (inv.json() or {}).get("url", "") if inv.status == 201 else ""
+    gone = silotest.Client(s.tls_port, host=f"{host}:{s.tls_port}", tls=tls_context(None))
+    t.ok(r.status == 200 and url.startswith(f"https://silo.localhost:{s.tls_port}/invite/") and
+         gone.get("/login").status == 404,
+         "wizard: choosing 'only on my network' moves the shell back to the configured address",
+         (r, url))
     s.stop()
     svc.stop()
     p.stop()
