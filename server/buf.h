@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
 	char *data;
@@ -20,7 +21,11 @@ void buf_reset(struct buf *b);
 // Ensures room for extra more bytes; -1 (and oom set) on failure.
 int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
-int buf_puts(struct buf *b, const char *s);
+// Inline, so that the length of a literal is known when compiling (heads are built from many).
+static inline int buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
 int buf_putc(struct buf *b, char c);
 // Decimal digits of v, without printf's cost (response heads are built per request).
 int buf_put_u64(struct buf *b, uint64_t v);
