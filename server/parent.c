@@ -363,7 +363,8 @@ static void power(struct parent *p, const struct priv_msg *m)
 		log_err("parent: %s", err);
 }
 
-// Verified and written while the front waits: a few seconds of copying.
+// Verified and written by a job (a child process): the front's request waits for it, the
+// parent's loop does not.
 static void os_update(struct parent *p, const struct priv_msg *m, int fd)
 {
 	char err[512];
