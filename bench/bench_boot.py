@@ -28,9 +28,10 @@ TARGET_S = 4.0
 SERVING = r"^silo-init: silo is serving$"
 # Milestones on the console, in boot order: (label of the phase that ends there, regex).
 MILESTONES = [
-    ("firmware, GRUB's menu", r"Booting `silo"),
-    ("GRUB loads the OS, unpacking", r"\] Linux version"),
-    ("kernel until PID 1", r"^silo-init: silo-init \S+ starting"),
+    ("firmware, GRUB's menu", r"^Loading Linux \(slot"),
+    ("GRUB reads the kernel", r"^Loading initial ramdisk"),
+    ("GRUB reads the initramfs", r"^Starting Linux"),
+    ("kernel: unpacking, init to PID 1", r"^silo-init: silo-init \S+ starting"),
     ("modules, network (DHCP)", r"^silo-init: net: "),
     ("data partition", r"^silo-init: disk: .* mounted on"),
     ("silo start until serving", SERVING),
