@@ -69,13 +69,16 @@ CFG
 # it into place byte by byte just before the jump, 5 s of the boot under qemu TCG. UEFI
 # has only "linux".
 # The kernel's command line: the kernel's own messages only from errors up (quiet: panics
-# still show) on the screen and the serial port, /dev/console on the serial port. Two
+# still show) on the screen and the serial port, /dev/console on the serial port. Three
 # boot-time costs under slow CPUs (docs/BENCHMARKS.md): cryptomgr.notests skips the crypto
-# self-tests (upstream's default, CRYPTO_MANAGER_DISABLE_TESTS; Debian turns them on), and
+# self-tests (upstream's default, CRYPTO_MANAGER_DISABLE_TESTS; Debian turns them on);
 # jitterentropy's start-up health test is not run (it seeds only the crypto API's DRBG,
-# which goes on without it; /dev/random and getrandom(2) do not use it).
+# which goes on without it; /dev/random and getrandom(2) do not use it); noreplace-smp
+# keeps the lock prefixes on a one-CPU machine, where the kernel would otherwise rewrite
+# each of them with its own text_poke (about 0.5 s under qemu TCG; a stray lock prefix on
+# one CPU costs next to nothing).
 cmdline="console=tty0 console=ttyS0,115200 panic=10 quiet cryptomgr.notests"
-cmdline+=" initcall_blacklist=jent_mod_init"
+cmdline+=" initcall_blacklist=jent_mod_init noreplace-smp"
 cat >"$st/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input console serial
