@@ -64,6 +64,21 @@ CFG
 # set, is tried while silo_tries counts down (GRUB has no arithmetic: one branch a value),
 # and at 0 GRUB goes back to silo_slot and records silo_failed. Slots are found as
 # partitions 3 and 4 of the disk the ESP is on: their file systems are the same image.
+# BIOS boots with linux16, which loads the kernel at 1 MiB where it can run: "linux" (the
+# 32-bit protocol) loads it wherever GRUB's heap leaves room and has GRUB's relocator copy
+# it into place byte by byte just before the jump, 5 s of the boot under qemu TCG. UEFI
+# has only "linux".
+# The kernel's command line: the kernel's own messages only from errors up (quiet: panics
+# still show) on the screen and the serial port, /dev/console on the serial port. Three
+# boot-time costs under slow CPUs (docs/BENCHMARKS.md): cryptomgr.notests skips the crypto
+# self-tests (upstream's default, CRYPTO_MANAGER_DISABLE_TESTS; Debian turns them on);
+# jitterentropy's start-up health test is not run (it seeds only the crypto API's DRBG,
+# which goes on without it; /dev/random and getrandom(2) do not use it); noreplace-smp
+# keeps the lock prefixes on a one-CPU machine, where the kernel would otherwise rewrite
+# each of them with its own text_poke (about 0.5 s under qemu TCG; a stray lock prefix on
+# one CPU costs next to nothing).
+cmdline="console=tty0 console=ttyS0,115200 panic=10 quiet cryptomgr.notests"
+cmdline+=" initcall_blacklist=jent_mod_init noreplace-smp"
 cat >"$st/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input console serial
@@ -81,16 +96,23 @@ if [ "\$silo_next" = a -o "\$silo_next" = b ]; then
   save_env silo_next silo_tries silo_failed
 fi
 regexp --set=1:silo_disk '^([^,]+),' "\$root"
-menuentry "silo (slot A)" --id a {
-  set root="\$silo_disk,gpt3"
-  linux /vmlinuz console=tty0 console=ttyS0,115200 panic=10 silo.slot=a
-  initrd /initrd.img
+set silo_cmdline="$cmdline"
+function silo_boot {
+  set root="\$silo_disk,\$2"
+  echo "Loading Linux (slot \$1) ..."
+  if [ "\$grub_platform" = pc ]; then
+    linux16 /vmlinuz \$silo_cmdline silo.slot=\$1
+    echo "Loading initial ramdisk ..."
+    initrd16 /initrd.img
+  else
+    linux /vmlinuz \$silo_cmdline silo.slot=\$1
+    echo "Loading initial ramdisk ..."
+    initrd /initrd.img
+  fi
+  echo "Starting Linux ..."
 }
-menuentry "silo (slot B)" --id b {
-  set root="\$silo_disk,gpt4"
-  linux /vmlinuz console=tty0 console=ttyS0,115200 panic=10 silo.slot=b
-  initrd /initrd.img
-}
+menuentry "silo (slot A)" --id a { silo_boot a gpt3; }
+menuentry "silo (slot B)" --id b { silo_boot b gpt4; }
 CFG
 mods="part_gpt fat search search_fs_uuid configfile normal linux echo test loadenv serial terminal regexp"
 mkdir -p "$st/bios"
