@@ -136,8 +136,9 @@ class VM:
                 log.write(raw)
                 log.flush()
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                # Drop terminal escapes GRUB and SeaBIOS write.
-                line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc", "", line)
+                # Drop terminal escapes GRUB and SeaBIOS write, and the carriage returns
+                # GRUB's serial terminal leaves in front of the first line after it.
+                line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc", "", line).lstrip("\r")
                 self.times.append(time.monotonic() - self.booted_at)
                 self.lines.append(line)
                 if self.echo:
