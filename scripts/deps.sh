@@ -17,7 +17,7 @@ pkgs=(
   python3-radicale python3-tz python3-caldav
   chromium chromium-driver
   qemu-system-x86 qemu-utils ovmf grub-pc-bin grub-efi-amd64-bin mtools dosfstools fdisk
-  e2fsprogs kmod
+  e2fsprogs kmod zstd
 )
 
 missing=()
