@@ -58,12 +58,8 @@ data=$work/data
 silo_pid=""
 nginx_pid=""
 notes_pid=""
-stop_pid() {  # PID SIGNAL: one process this script started, by its id
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill "-$2" "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 cleanup() {
   stop_pid "$silo_pid" TERM      # silo stops its grains (and removes their cgroups) itself
   stop_pid "$nginx_pid" QUIT
@@ -72,10 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # http_get URL: "STATUS BODY_BYTES" of a GET ("000 0" when it failed).
 http_get() {

@@ -35,24 +35,15 @@ work=$(mktemp -d /tmp/silo-bench-tls.XXXXXX)
 chmod 711 "$work"
 silo_pid=""
 nginx_pid=""
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 cleanup() {
-  # Only the two processes this script started, by their ids.
-  if [ -n "$silo_pid" ] && kill -0 "$silo_pid" 2>/dev/null; then
-    kill -TERM "$silo_pid" 2>/dev/null || true
-    wait "$silo_pid" 2>/dev/null || true
-  fi
-  if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
-    kill -QUIT "$nginx_pid" 2>/dev/null || true
-    wait "$nginx_pid" 2>/dev/null || true
-  fi
+  stop_pid "$silo_pid" TERM
+  stop_pid "$nginx_pid" QUIT
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # https_get PORT PATH [OUTFILE]: the status of a GET over TLS (no verification; the
 # certificate is the one under test), "000" when it failed.
