@@ -467,6 +467,15 @@ def setup_admin(server, name="admin", password=PASSWORD, server_name="Test silo"
     return c
 
 
+def login_admin(server, name="admin", password=PASSWORD):
+    """The admin's logged-in client on a server set up earlier (a restart), or raises."""
+    c = server.client()
+    r = c.login(name, password)
+    if r.status != 200:
+        raise RuntimeError(f"login failed: {r}")
+    return c
+
+
 class Raw:
     """A raw TCP connection for hand-made requests, with a response reader."""
 

@@ -72,7 +72,7 @@ def scenario(t):
                 config={"tls_check_interval": 1},
                 extra_args=acme_args + ["--acme-domain", NAME,
                                         "--acme-domain", "unreachable.test"]).start()
-    admin = setup_admin_again(s2)
+    admin = silotest.login_admin(s2)
     st = wait_for(lambda: acme_state(admin) == "error", 90)
     page = admin_page(admin)
     t.ok(st and "could not validate unreachable.test" in page,
@@ -88,7 +88,7 @@ def scenario(t):
                 config={"tls_check_interval": 1},
                 extra_args=acme_args + ["--acme-domain", NAME,
                                         "--acme-domain", "other.test"]).start()
-    admin = setup_admin_again(s3)
+    admin = silotest.login_admin(s3)
     wait_for(lambda: acme_state(admin) == "error", 60)
     page = admin_page(admin)
     t.ok("cannot reach the certificate authority" in page,
@@ -100,15 +100,6 @@ def scenario(t):
          s3.tls_fingerprint(), "acme: the self-signed certificate still serves the shell host")
     s3.stop()
 
-
-def setup_admin_again(server):
-    """Logs the admin in on a restarted server (setup happened on the first run)."""
-    c = server.client()
-    r = c.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})
-    if r.status != 200:
-        raise RuntimeError(f"login failed: {r}")
-    c.csrf = r.json().get("csrf")
-    return c
 
 
 if __name__ == "__main__":

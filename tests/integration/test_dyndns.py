@@ -17,18 +17,10 @@ import pebble
 import silotest
 from tlstest import acme_of, curl_ok, served, wait_for
 from dyndns_service import DynDNS
-from silotest import HOST, Server, free_port, setup_admin, tls_context
+from silotest import HOST, login_admin, Server, free_port, setup_admin, tls_context
 
 ZONE = "dyn.test"
 
-
-def login(server):
-    c = server.client()
-    r = c.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})
-    if r.status != 200:
-        raise RuntimeError(f"login failed: {r}")
-    c.csrf = r.json().get("csrf")
-    return c
 
 
 def box(p, svc, name, data, port, setup, root):
@@ -47,7 +39,7 @@ def box(p, svc, name, data, port, setup, root):
         ctx.load_verify_locations(root)
         return silotest.Client(s.tls_port, host=s.shell_host, tls=ctx)
     s.client = client
-    return s, (setup_admin(s) if setup else login(s))
+    return s, (setup_admin(s) if setup else login_admin(s))
 
 
 def scenario(t):

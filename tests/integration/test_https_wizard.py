@@ -15,7 +15,7 @@ import pebble
 import silotest
 from tlstest import curl_ok, wait_for
 from dyndns_service import DynDNS
-from silotest import HOST, Server, free_port, setup_admin, tls_context
+from silotest import HOST, login_admin, Server, free_port, setup_admin, tls_context
 
 ZONE = "dyn.test"
 
@@ -34,14 +34,6 @@ def start(p, svc, data, port, root):
                            "--dyndns-zone", ZONE, "--dyndns-email", "owner@example.test"])
     return s.start()
 
-
-def login(s):
-    c = s.client()
-    r = c.post("/api/v1/login", {"name": "admin", "password": silotest.PASSWORD})
-    if r.status != 200:
-        raise RuntimeError(f"login failed: {r}")
-    c.csrf = r.json().get("csrf")
-    return c
 
 
 def shell_at_name(t, s, admin, host, root, when):
@@ -147,7 +139,7 @@ def scenario(t):
 
     # A restart continues the choice.
     s = start(p, svc, data, port, root)
-    admin = login(s)
+    admin = login_admin(s)
     st = https(admin)
     t.ok(st.get("choice") == {"mode": "dyndns", "name": "box", "host": host},
          "wizard: after a restart the choice is still there", st)
