@@ -57,7 +57,8 @@ static void on_spare_defer(struct ev_loop *loop, void *arg)
 	sandbox_spare_make();
 }
 
-// After the answer has gone out: a spare made now costs no one's start.
+// After the answer has gone out: a spare made now costs no one's start. Only once a grain
+// has started: a server that runs none keeps its memory (the grain filter, the spare).
 static void spare_soon(struct parent *p)
 {
 	ev_defer(p->loop, &p->spare_defer, on_spare_defer, p);
@@ -600,7 +601,6 @@ int parent_main(const struct config *c, int sock, pid_t front)
 	if (swept)
 		log_info("parent: removed %d empty grain cgroups an earlier run left", swept);
 	reap(&p); // the front may have died before the signalfd existed
-	spare_soon(&p);
 	if (acme_worker_wanted(c))
 		acme_start(p.loop, &p);
 	if (p.front)
