@@ -20,13 +20,27 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 // Ensures room for extra more bytes; -1 (and oom set) on failure.
 int buf_reserve(struct buf *b, size_t extra);
-int buf_append(struct buf *b, const void *p, size_t n);
-// Inline, so that the length of a literal is known when compiling (heads are built from many).
+// buf_append when the room is not there yet (or a limit or oom is in the way).
+int buf_append_slow(struct buf *b, const void *p, size_t n);
+// Inline, so that a head built from many small pieces costs no call (and no memcpy call for
+// a length known when compiling) per piece.
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->oom || n >= b->cap - b->len || (b->max && n > b->max - b->len))
+		return buf_append_slow(b, p, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
 static inline int buf_puts(struct buf *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));
 }
-int buf_putc(struct buf *b, char c);
+static inline int buf_putc(struct buf *b, char c)
+{
+	return buf_append(b, &c, 1);
+}
 // Decimal digits of v, without printf's cost (response heads are built per request).
 int buf_put_u64(struct buf *b, uint64_t v);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

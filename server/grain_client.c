@@ -312,16 +312,25 @@ struct gc_stream *gc_open(struct gc *gc, const struct wire_request *req,
 	struct gc_stream *s = NULL;
 	if (gc->dead || gc->freed || gc->nstreams >= WIRE_MAX_STREAMS || gc->next_id & WIRE_STREAM_GRAIN)
 		goto fail;
-	// The front strips identity headers a browser sent before they reach any frame.
-	struct wire_request r = *req;
-	r.nheaders = 0;
-	for (size_t i = 0; i < req->nheaders && i < WIRE_MAX_HEADERS; i++)
+	// The front strips identity headers a browser sent before they reach any frame. The
+	// request is copied (4 KiB) only when it has one.
+	struct wire_request r;
+	const struct wire_request *out = req;
+	for (size_t i = 0; i < req->nheaders && i < WIRE_MAX_HEADERS; i++) {
 		if (!wire_header_reserved(req->headers[i].name))
-			r.headers[r.nheaders++] = req->headers[i];
+			continue;
+		r = *req;
+		r.nheaders = 0;
+		for (size_t j = 0; j < req->nheaders && j < WIRE_MAX_HEADERS; j++)
+			if (!wire_header_reserved(req->headers[j].name))
+				r.headers[r.nheaders++] = req->headers[j];
+		out = &r;
+		break;
+	}
 	e = WIRE_ERR_NOMEM;
 	if (!(s = calloc(1, sizeof(*s))))
 		goto fail;
-	if ((e = wire_put_request(&gc->out, gc->next_id, &r)) != WIRE_OK)
+	if ((e = wire_put_request(&gc->out, gc->next_id, out)) != WIRE_OK)
 		goto fail;
 	s->gc = gc;
 	s->id = gc->next_id++;

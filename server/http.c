@@ -5,21 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chars.h"
 #include "http.h"
-
-// tchar from RFC 9110 5.6.2.
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-// field-vchar, SP and HTAB; obs-text (0x80-0xff) is allowed in values.
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
 
 static const struct {
 	const char *name;
@@ -81,7 +68,7 @@ static int parse_request_line(char *line, struct http_request *req)
 		return 400;
 	*sp1 = '\0';
 	for (char *p = line; *p; p++)
-		if (!is_tchar((unsigned char)*p))
+		if (!ch_tchar((unsigned char)*p))
 			return 400;
 	char *target = sp1 + 1;
 	char *sp2 = strchr(target, ' ');
@@ -104,8 +91,10 @@ static int parse_request_line(char *line, struct http_request *req)
 	req->method_name = line;
 	req->method = 0;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(line, methods[i].name) == 0)
+		if (strcmp(line, methods[i].name) == 0) {
 			req->method = methods[i].m;
+			break;
+		}
 	if (!req->method)
 		return 501;
 	// Only origin-form, and "*" for OPTIONS (RFC 9112 3.2).
@@ -153,31 +142,33 @@ static bool list_has(const char *list, const char *tok)
 	return false;
 }
 
-// Applies a header's meaning to req; returns 0 or a status.
-static int apply_header(struct http_request *req, const char *name, const char *value)
+// Applies a header's meaning to req; returns 0 or a status. NAME is NLEN bytes long: only
+// names of the lengths below are compared.
+static int apply_header(struct http_request *req, const char *name, size_t nlen,
+			const char *value)
 {
-	if (strcasecmp(name, "Host") == 0) {
+	if (nlen == 4 && strcasecmp(name, "Host") == 0) {
 		if (req->host)
 			return 400; // RFC 9112 3.2: more than one Host is an error
 		req->host = value;
-	} else if (strcasecmp(name, "Content-Length") == 0) {
+	} else if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
 		int64_t n;
 		// Duplicates are refused even when equal: one value, one meaning.
 		if (req->content_length >= 0 || parse_content_length(value, &n) < 0)
 			return 400;
 		req->content_length = n;
-	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
 		if (req->chunked || req->minor == 0)
 			return 400;
 		if (strcasecmp(value, "chunked") != 0)
 			return 501;
 		req->chunked = true;
-	} else if (strcasecmp(name, "Connection") == 0) {
+	} else if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
 		if (list_has(value, "close"))
 			req->keep_alive = false;
 		else if (list_has(value, "keep-alive"))
 			req->keep_alive = true;
-	} else if (strcasecmp(name, "Expect") == 0) {
+	} else if (nlen == 6 && strcasecmp(name, "Expect") == 0) {
 		if (strcasecmp(value, "100-continue") != 0)
 			return 417;
 		req->expect_continue = true;
@@ -194,7 +185,7 @@ static int parse_header_line(char *line, struct http_request *req)
 		return 400;
 	*colon = '\0';
 	for (char *p = line; *p; p++)
-		if (!is_tchar((unsigned char)*p))
+		if (!ch_tchar((unsigned char)*p))
 			return 400; // includes whitespace before the colon (RFC 9112 5.1)
 	char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
@@ -204,14 +195,14 @@ static int parse_header_line(char *line, struct http_request *req)
 		end--;
 	*end = '\0';
 	for (char *p = v; *p; p++)
-		if (!is_value_char((unsigned char)*p))
+		if (!ch_value((unsigned char)*p))
 			return 400;
 	if (req->nheaders >= HTTP_MAX_HEADERS)
 		return 431;
 	req->headers[req->nheaders].name = line;
 	req->headers[req->nheaders].value = v;
 	req->nheaders++;
-	return apply_header(req, line, v);
+	return apply_header(req, line, (size_t)(colon - line), v);
 }
 
 // Splits the head into lines at CRLF; a bare CR or LF is an error.
@@ -357,7 +348,7 @@ static int chunked_byte(struct http_chunked *c, char ch)
 	case CH_EXT: // chunk extensions are ignored, but must be printable
 		if (ch == '\r')
 			c->state = CH_SIZE_LF;
-		else if (!is_value_char((unsigned char)ch))
+		else if (!ch_value((unsigned char)ch))
 			return HTTP_CHUNKED_BAD;
 		return 0;
 	case CH_SIZE_LF:
@@ -382,7 +373,7 @@ static int chunked_byte(struct http_chunked *c, char ch)
 			c->state = CH_TRAILER_LF;
 			return 0;
 		}
-		if (!is_value_char((unsigned char)ch) || ++c->trailer_bytes > 4096)
+		if (!ch_value((unsigned char)ch) || ++c->trailer_bytes > 4096)
 			return HTTP_CHUNKED_BAD;
 		return 0;
 	case CH_TRAILER_LF:

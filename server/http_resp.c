@@ -5,21 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chars.h"
 #include "http_resp.h"
-
-// tchar from RFC 9110 5.6.2.
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-// field-vchar, SP and HTAB; obs-text (0x80-0xff) is allowed in values and the reason.
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
 
 static size_t find_head_end(const char *in, size_t len)
 {
@@ -64,7 +51,7 @@ static enum http_resp_err parse_status_line(char *line, struct http_resp *r)
 	// The reason phrase is optional, and with it the space before it (servers differ).
 	r->reason = code[3] ? code + 4 : code + 3;
 	for (const char *p = r->reason; *p; p++)
-		if (!is_value_char((unsigned char)*p))
+		if (!ch_value((unsigned char)*p))
 			return HTTP_RESP_BAD_STATUS_LINE;
 	r->close = r->minor == 0; // 1.0 closes unless it says keep-alive
 	return HTTP_RESP_OK;
@@ -103,18 +90,20 @@ static bool list_has(const char *list, const char *tok)
 	return false;
 }
 
-static enum http_resp_err apply_header(struct http_resp *r, const char *name, const char *value)
+// NAME is NLEN bytes long: only names of the three lengths are compared.
+static enum http_resp_err apply_header(struct http_resp *r, const char *name, size_t nlen,
+				       const char *value)
 {
-	if (strcasecmp(name, "Content-Length") == 0) {
+	if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
 		// One value, one meaning: a second one, even an equal one, is refused.
 		if (r->content_length >= 0 || !parse_length(value, &r->content_length))
 			return HTTP_RESP_BAD_LENGTH;
-	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
 		// RFC 9112 6.1: only chunked is understood here; none at all in HTTP/1.0.
 		if (r->chunked || r->minor == 0 || strcasecmp(value, "chunked") != 0)
 			return HTTP_RESP_BAD_FRAMING;
 		r->chunked = true;
-	} else if (strcasecmp(name, "Connection") == 0) {
+	} else if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
 		if (list_has(value, "close"))
 			r->close = true;
 		else if (list_has(value, "keep-alive"))
@@ -132,7 +121,7 @@ static enum http_resp_err parse_header_line(char *line, struct http_resp *r)
 		return HTTP_RESP_BAD_HEADER;
 	*colon = '\0';
 	for (char *p = line; *p; p++)
-		if (!is_tchar((unsigned char)*p))
+		if (!ch_tchar((unsigned char)*p))
 			return HTTP_RESP_BAD_HEADER; // includes whitespace before the colon
 	char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
@@ -142,14 +131,14 @@ static enum http_resp_err parse_header_line(char *line, struct http_resp *r)
 		end--;
 	*end = '\0';
 	for (char *p = v; *p; p++)
-		if (!is_value_char((unsigned char)*p))
+		if (!ch_value((unsigned char)*p))
 			return HTTP_RESP_BAD_HEADER;
 	if (r->nheaders >= HTTP_RESP_MAX_HEADERS)
 		return HTTP_RESP_TOO_MANY_HEADERS;
 	r->headers[r->nheaders].name = line;
 	r->headers[r->nheaders].value = v;
 	r->nheaders++;
-	return apply_header(r, line, v);
+	return apply_header(r, line, (size_t)(colon - line), v);
 }
 
 static enum http_resp_err parse_lines(char *head, size_t len, struct http_resp *r)
@@ -296,7 +285,7 @@ static int dechunk_size_byte(struct http_dechunk *c, char ch)
 	case DC_EXT:
 		if (ch == '\r')
 			c->state = DC_SIZE_LF;
-		else if (!is_value_char((unsigned char)ch))
+		else if (!ch_value((unsigned char)ch))
 			return HTTP_DECHUNK_BAD;
 		return 0;
 	}
@@ -336,7 +325,7 @@ static int dechunk_byte(struct http_dechunk *c, char ch)
 			c->state = DC_TRAILER_LF;
 			return 0;
 		}
-		if (!is_value_char((unsigned char)ch) || ++c->trailer_bytes > HTTP_RESP_MAX_TRAILERS)
+		if (!ch_value((unsigned char)ch) || ++c->trailer_bytes > HTTP_RESP_MAX_TRAILERS)
 			return HTTP_DECHUNK_BAD;
 		return 0;
 	case DC_TRAILER_LF:

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // One browser request on a session host, proxied to its grain.
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,34 +32,43 @@ struct proxy {
 	bool upgrade;          // a WebSocket request
 	bool responded;        // the response head went out
 	bool busy;
-	char cookie[4096];     // the browser's cookies minus silo's own
 	char uname[AUTH_NAME_MAX * 3 + 1];
 	char uid[33];
+	char cookie[4096];     // the browser's cookies minus silo's own; last: not zeroed
 };
 
 // Request headers an app may see (DESIGN.md: Sandstorm's whitelist plus WebDAV's).
-static const char *const req_ok[] = {
-	"Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "Content-Type",
-	"Content-Language", "Content-Encoding", "If-Match", "If-None-Match", "If-Modified-Since",
-	"If-Unmodified-Since", "If-Range", "Range", "User-Agent", "X-Requested-With",
-	"X-CSRF-Token", "Depth", "Destination", "Overwrite", "Prefer", "Brief", "If", "Lock-Token",
-	"Timeout", "Origin", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-	"Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions",
+static const struct wire_name req_ok[] = {
+	WIRE_NAME("Accept"), WIRE_NAME("Accept-Encoding"), WIRE_NAME("Accept-Language"),
+	WIRE_NAME("Cache-Control"), WIRE_NAME("Content-Type"), WIRE_NAME("Content-Language"),
+	WIRE_NAME("Content-Encoding"), WIRE_NAME("If-Match"), WIRE_NAME("If-None-Match"),
+	WIRE_NAME("If-Modified-Since"), WIRE_NAME("If-Unmodified-Since"),
+	WIRE_NAME("If-Range"), WIRE_NAME("Range"), WIRE_NAME("User-Agent"),
+	WIRE_NAME("X-Requested-With"), WIRE_NAME("X-CSRF-Token"), WIRE_NAME("Depth"),
+	WIRE_NAME("Destination"), WIRE_NAME("Overwrite"), WIRE_NAME("Prefer"),
+	WIRE_NAME("Brief"), WIRE_NAME("If"), WIRE_NAME("Lock-Token"), WIRE_NAME("Timeout"),
+	WIRE_NAME("Origin"), WIRE_NAME("Upgrade"), WIRE_NAME("Sec-WebSocket-Key"),
+	WIRE_NAME("Sec-WebSocket-Version"), WIRE_NAME("Sec-WebSocket-Protocol"),
+	WIRE_NAME("Sec-WebSocket-Extensions"),
 };
 // Response headers that pass back to the browser.
-static const char *const resp_ok[] = {
-	"Content-Type", "Content-Encoding", "Content-Language", "Content-Disposition", "ETag",
-	"Last-Modified", "Location", "Set-Cookie", "Cache-Control", "Expires", "Vary", "Allow",
-	"DAV", "Accept-Ranges", "Content-Range", "Retry-After", "Preference-Applied",
-	"Sec-WebSocket-Accept", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Upgrade",
+static const struct wire_name resp_ok[] = {
+	WIRE_NAME("Content-Type"), WIRE_NAME("Content-Encoding"),
+	WIRE_NAME("Content-Language"), WIRE_NAME("Content-Disposition"), WIRE_NAME("ETag"),
+	WIRE_NAME("Last-Modified"), WIRE_NAME("Location"), WIRE_NAME("Set-Cookie"),
+	WIRE_NAME("Cache-Control"), WIRE_NAME("Expires"), WIRE_NAME("Vary"),
+	WIRE_NAME("Allow"), WIRE_NAME("DAV"), WIRE_NAME("Accept-Ranges"),
+	WIRE_NAME("Content-Range"), WIRE_NAME("Retry-After"), WIRE_NAME("Preference-Applied"),
+	WIRE_NAME("Sec-WebSocket-Accept"), WIRE_NAME("Sec-WebSocket-Protocol"),
+	WIRE_NAME("Sec-WebSocket-Extensions"), WIRE_NAME("Upgrade"),
 };
 
-static bool in_list(const char *const *list, size_t n, const char *name, size_t len)
+#define NAMES(a) a, sizeof(a) / sizeof(a[0])
+
+static bool passes(const struct wire_name *set, size_t n, struct wire_str name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strlen(list[i]) == len && strncasecmp(list[i], name, len) == 0)
-			return true;
-	return len > 15 && strncasecmp(name, "X-Sandstorm-App-", 16) == 0;
+	return wire_name_in(name, set, n) ||
+	       (name.len > 15 && strncasecmp(name.p, "X-Sandstorm-App-", 16) == 0);
 }
 
 void proxy_user_id(const struct server *s, int64_t user_id, const char *grain, char out[33])
@@ -193,21 +203,24 @@ static void on_input(void *arg, const char *data, size_t n, bool eof)
 
 // Scripts, connections, frames and forms stay on the grain's own origin; only the shell
 // (at its base URL, or the alias) may frame it. Made once per base URL, not per response.
-static const char *grain_csp(const struct server *s)
+static const char *grain_csp(const struct server *s, size_t *len)
 {
 	static char csp[512 + 2 * sizeof(s->base_url)];
-	static char made_for[2 * sizeof(s->base_url) + 1];
-	char key[sizeof(made_for)];
-	snprintf(key, sizeof(key), "%s %s", s->base_url, s->alias_url);
-	if (!csp[0] || strcmp(made_for, key) != 0) {
+	static char made_base[sizeof(s->base_url)], made_alias[sizeof(s->alias_url)];
+	static size_t csp_len;
+	if (!csp_len || strcmp(made_base, s->base_url) != 0 ||
+	    strcmp(made_alias, s->alias_url) != 0) {
 		snprintf(csp, sizeof(csp),
 			 "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
 			 "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' "
 			 "data:; media-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; "
 			 "form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors %s%s%s",
 			 s->base_url, s->alias_url[0] ? " " : "", s->alias_url);
-		memcpy(made_for, key, sizeof(made_for));
+		csp_len = strlen(csp);
+		memcpy(made_base, s->base_url, sizeof(made_base));
+		memcpy(made_alias, s->alias_url, sizeof(made_alias));
 	}
+	*len = csp_len;
 	return csp;
 }
 
@@ -224,13 +237,14 @@ static void on_response(struct gc_stream *s, void *arg, const struct wire_respon
 	r->status = wr->status;
 	for (size_t i = 0; i < wr->nheaders; i++) {
 		const struct wire_header *h = &wr->headers[i];
-		if (!in_list(resp_ok, sizeof(resp_ok) / sizeof(resp_ok[0]), h->name.p, h->name.len) ||
+		if (!passes(NAMES(resp_ok), h->name) ||
 		    !cookie_ok(h))
 			continue;
 		resp_header_raw(r, h->name.p, h->name.len, h->value.p, h->value.len);
 	}
-	const char *csp = grain_csp(p->srv);
-	resp_header_raw(r, "Content-Security-Policy", 23, csp, strlen(csp));
+	size_t csp_len;
+	const char *csp = grain_csp(p->srv, &csp_len);
+	resp_header_raw(r, "Content-Security-Policy", 23, csp, csp_len);
 	// A length the app announced (the bridge holds it to exactly that many bytes) goes out
 	// as is: no chunk framing around a body that arrives whole.
 	if (wr->content_length >= 0 && wr->status != 101)
@@ -297,7 +311,10 @@ static const struct gc_stream_cbs stream_cbs = {
 static void make_request(struct proxy *p, const struct http_request *h, struct wire_request *wr,
 			 size_t body_len)
 {
-	memset(wr, 0, sizeof(*wr));
+	// Zeroed up to the arrays: only their first npermissions and nheaders entries are read.
+	memset(wr, 0, offsetof(struct wire_request, permissions));
+	wr->npermissions = 0;
+	wr->nheaders = 0;
 	wr->content_length = (int64_t)body_len;
 	wr->method = wire_s(h->method_name);
 	wr->host = wire_s(h->host);
@@ -325,7 +342,7 @@ static void make_request(struct proxy *p, const struct http_request *h, struct w
 			wr->headers[wr->nheaders++] = (struct wire_header){wire_s("Connection"), wire_s("Upgrade")};
 			continue;
 		}
-		if (in_list(req_ok, sizeof(req_ok) / sizeof(req_ok[0]), n, strlen(n)))
+		if (passes(NAMES(req_ok), wire_s(n)))
 			wr->headers[wr->nheaders++] = (struct wire_header){wire_s(n), wire_s(h->headers[i].value)};
 	}
 }
@@ -385,7 +402,11 @@ void proxy_request(struct web_req *w, struct http_response *r, const struct gm_s
 		buf_puts(&r->body, "Cross-origin requests to a grain are refused.\n");
 		return;
 	}
-	struct proxy *p = calloc(1, sizeof(*p));
+	struct proxy *p = malloc(sizeof(*p));
+	if (p) {
+		memset(p, 0, offsetof(struct proxy, cookie));
+		p->cookie[0] = '\0';
+	}
 	struct conn_wait *cw = p ? conn_defer(w->conn) : NULL;
 	if (!cw) {
 		free(p);

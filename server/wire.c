@@ -5,56 +5,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chars.h"
 #include "wire.h"
 
-// --- Character classes ---
+// --- Character classes (chars.h), as predicates for all_chars ---
 
-// tchar from RFC 9110 5.6.2.
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool is_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool is_alnum(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// What encodeURIComponent leaves alone.
-static bool is_uri_unreserved(unsigned char c)
-{
-	return is_alnum(c) || (c && strchr("-_.!~*'()", c) != NULL);
-}
-
-static bool all_chars(struct wire_str s, bool (*ok)(unsigned char))
-{
-	for (size_t i = 0; i < s.len; i++)
-		if (!ok((unsigned char)s.p[i]))
-			return false;
-	return true;
-}
-
-static bool is_host_char(unsigned char c)
-{
-	return is_alnum(c) || (c && strchr(".-:[]", c) != NULL);
-}
-
-static bool is_id_char(unsigned char c)
-{
-	return is_alnum(c) || c == '.' || c == '_' || c == '-';
-}
-
-static bool is_lower_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
+static bool is_tchar(unsigned char c) { return ch_tchar(c); }
+static bool is_host_char(unsigned char c) { return ch_host(c); }
+static bool is_id_char(unsigned char c) { return ch_id(c); }
+static bool is_lower_hex(unsigned char c) { return ch_lower_hex(c); }
+static bool is_value_char(unsigned char c) { return ch_value(c); }
 
 // Request-target bytes: visible ASCII; '#' never (a fragment is not sent).
 static bool is_path_char(unsigned char c)
@@ -67,16 +27,22 @@ static bool is_query_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && c != '#';
 }
 
-// field-value (RFC 9110 5.5): VCHAR, SP, HTAB and obs-text; never CR, LF, NUL.
-static bool is_value_char(unsigned char c)
+// Inlined at each use, so the predicate is not called through a pointer per byte.
+static inline __attribute__((always_inline)) bool all_chars(struct wire_str s,
+							    bool (*ok)(unsigned char))
 {
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
+	for (size_t i = 0; i < s.len; i++)
+		if (!ok((unsigned char)s.p[i]))
+			return false;
+	return true;
 }
 
-bool wire_str_caseeq(struct wire_str s, const char *lit)
+bool wire_name_in(struct wire_str s, const struct wire_name *set, size_t n)
 {
-	size_t n = strlen(lit);
-	return s.len == n && (n == 0 || strncasecmp(s.p, lit, n) == 0);
+	for (size_t i = 0; i < n; i++)
+		if (set[i].len == s.len && strncasecmp(set[i].s, s.p, s.len) == 0)
+			return true;
+	return false;
 }
 
 bool wire_header_reserved(struct wire_str name)
@@ -96,11 +62,11 @@ static enum wire_err check_username(struct wire_str s)
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 		if (c == '%') {
-			if (i + 2 >= s.len || !is_hex((unsigned char)s.p[i + 1]) ||
-			    !is_hex((unsigned char)s.p[i + 2]))
+			if (i + 2 >= s.len || !ch_hex((unsigned char)s.p[i + 1]) ||
+			    !ch_hex((unsigned char)s.p[i + 2]))
 				return WIRE_ERR_VALUE;
 			i += 2;
-		} else if (!is_uri_unreserved(c)) {
+		} else if (!ch_uri_unreserved(c)) {
 			return WIRE_ERR_VALUE;
 		}
 	}
@@ -574,7 +540,7 @@ int wire_pct_encode(struct buf *out, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-		if (is_uri_unreserved(c) ? buf_putc(out, (char)c) : buf_append(out, esc, 3))
+		if (ch_uri_unreserved(c) ? buf_putc(out, (char)c) : buf_append(out, esc, 3))
 			return -1;
 	}
 	return out->oom ? -1 : 0;

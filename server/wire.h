@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 
@@ -91,7 +92,22 @@ static inline bool wire_str_eq(struct wire_str s, const char *lit)
 	return s.len == n && (n == 0 || memcmp(s.p, lit, n) == 0);
 }
 
-bool wire_str_caseeq(struct wire_str s, const char *lit);
+// Inline so the length of a literal is known when compiling.
+static inline bool wire_str_caseeq(struct wire_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && (n == 0 || strncasecmp(s.p, lit, n) == 0);
+}
+
+// A header name and its length, for the lists of names each request is checked against.
+struct wire_name {
+	const char *s;
+	size_t len;
+};
+#define WIRE_NAME(lit) {lit, sizeof(lit) - 1}
+
+// Whether S is one of the N names in SET, ignoring case.
+bool wire_name_in(struct wire_str s, const struct wire_name *set, size_t n);
 
 struct wire_header {
 	struct wire_str name, value;

@@ -115,24 +115,20 @@ static void stream_free(struct bstream *s)
 }
 
 // Request headers the bridge writes itself, or that only make sense hop by hop.
-static const char *const dropped_headers[] = {
-	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "TE", "Trailer",
-	"Expect", "Upgrade", "Proxy-Connection", "HTTP2-Settings", "X-Forwarded-Proto",
+static const struct wire_name dropped_headers[] = {
+	WIRE_NAME("Host"), WIRE_NAME("Content-Length"), WIRE_NAME("Transfer-Encoding"),
+	WIRE_NAME("Connection"), WIRE_NAME("Keep-Alive"), WIRE_NAME("TE"),
+	WIRE_NAME("Trailer"), WIRE_NAME("Expect"), WIRE_NAME("Upgrade"),
+	WIRE_NAME("Proxy-Connection"), WIRE_NAME("HTTP2-Settings"),
+	WIRE_NAME("X-Forwarded-Proto"),
 };
 
 // Response headers whose meaning the frames carry instead.
-static const char *const hop_headers[] = {
-	"Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer", "Proxy-Connection",
-	"Content-Length",
+static const struct wire_name hop_headers[] = {
+	WIRE_NAME("Connection"), WIRE_NAME("Keep-Alive"), WIRE_NAME("Transfer-Encoding"),
+	WIRE_NAME("TE"), WIRE_NAME("Trailer"), WIRE_NAME("Proxy-Connection"),
+	WIRE_NAME("Content-Length"),
 };
-
-static bool in_list(struct wire_str name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (wire_str_caseeq(name, list[i]))
-			return true;
-	return false;
-}
 
 static void destroy(struct bstream *s);
 
@@ -308,7 +304,7 @@ static int build_head(struct bstream *s, const struct wire_request *r)
 		const struct wire_header *h = &r->headers[i];
 		// The front strips X-Sandstorm-* already; a second check costs nothing.
 		if (wire_header_reserved(h->name) ||
-		    in_list(h->name, dropped_headers, sizeof(dropped_headers) / sizeof(dropped_headers[0])))
+		    wire_name_in(h->name, dropped_headers, sizeof(dropped_headers) / sizeof(dropped_headers[0])))
 			continue;
 		buf_append(o, h->name.p, h->name.len);
 		put_line(o, "", h->value);
@@ -768,7 +764,7 @@ static bool send_response(struct bstream *s, const struct http_resp *hr)
 	struct wire_response r = {.status = hr->status, .content_length = hr->content_length};
 	for (size_t i = 0; i < hr->nheaders; i++) {
 		struct wire_str name = wire_s(hr->headers[i].name);
-		if (in_list(name, hop_headers, sizeof(hop_headers) / sizeof(hop_headers[0])))
+		if (wire_name_in(name, hop_headers, sizeof(hop_headers) / sizeof(hop_headers[0])))
 			continue;
 		if (hr->status != 101 && wire_str_caseeq(name, "Upgrade"))
 			continue;
