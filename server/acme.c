@@ -13,6 +13,7 @@
 #include <mbedtls/sha256.h>
 
 #include "acme.h"
+#include "httpc.h"
 #include "jws.h"
 #include "log.h"
 #include "tlscert.h"
@@ -37,15 +38,6 @@ long acme_backoff(unsigned failures, long max)
 	for (unsigned i = 1; i < failures && w < max; i++)
 		w *= 2;
 	return w < max ? w : max;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct acme *a = arg;
-	// A reply past the cap aborts the transfer rather than filling memory.
-	if (a->body.len + size * n > ACME_BODY_MAX || buf_append(&a->body, p, size * n) < 0)
-		return 0;
-	return size * n;
 }
 
 // Copies a header's value (trimmed) when name matches.
@@ -91,22 +83,11 @@ static int http(struct acme *a, const char *url, const char *body, bool head, co
 	char acc[96];
 	snprintf(acc, sizeof(acc), "Accept: %s", accept ? accept : "application/json");
 	h = curl_slist_append(h, acc);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "silo-acme/" SILO_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+	httpc_setup(c, &(struct httpc){.url = url, .protocols = "https", .timeout = 30,
+					.agent = "silo-acme/" SILO_VERSION, .headers = h,
+					.body = &a->body, .ca_pem = a->ca_pem, .ca_len = a->ca_len});
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (a->ca_pem) {
-		struct curl_blob blob = {.data = (void *)a->ca_pem, .len = a->ca_len,
-					 .flags = CURL_BLOB_COPY};
-		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-	}
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	} else if (head) {
@@ -183,6 +164,7 @@ int acme_open(struct acme *a, const char *directory_url)
 {
 	a->err[0] = '\0';
 	buf_init(&a->body);
+	a->body.max = ACME_BODY_MAX; // a larger reply ends the transfer
 	if (!(a->curl = curl_easy_init())) {
 		snprintf(a->err, sizeof(a->err), "cannot start libcurl");
 		return -1;

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "dyndns.h"
+#include "httpc.h"
 #include "tlscert.h"
 #include "util.h"
 #include "version.h"
@@ -55,14 +56,6 @@ int dyndns_keys(struct dyndns *d, const char *dir)
 	return r;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf *b = arg;
-	if (b->len + size * n > DYNDNS_REPLY_MAX || buf_append(b, p, size * n) < 0)
-		return 0;
-	return size * n;
-}
-
 // POSTs form to path with the client certificate. 0 on 2xx; -1 with d->err naming what
 // the service said (or why it could not be reached).
 static int call(struct dyndns *d, const char *path, const char *form, const char *what)
@@ -76,25 +69,15 @@ static int call(struct dyndns *d, const char *path, const char *form, const char
 	snprintf(url, sizeof(url), "%s%s", d->url, path);
 	struct buf body;
 	buf_init(&body);
+	body.max = DYNDNS_REPLY_MAX;
 	struct curl_slist *h = curl_slist_append(NULL, "X-Sand: cats");
 	h = curl_slist_append(h, "Accept: text/plain");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "silo-dyndns/" SILO_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	httpc_setup(c, &(struct httpc){.url = url, .protocols = "https", .timeout = 30,
+					.agent = "silo-dyndns/" SILO_VERSION, .headers = h,
+					.body = &body, .ca_pem = d->ca_pem, .ca_len = d->ca_len});
 	curl_easy_setopt(c, CURLOPT_SSLCERT, d->cert);
 	curl_easy_setopt(c, CURLOPT_SSLKEY, d->key);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	if (d->ca_pem) {
-		struct curl_blob blob = {.data = (void *)d->ca_pem, .len = d->ca_len,
-					 .flags = CURL_BLOB_COPY};
-		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-	}
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

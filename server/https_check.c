@@ -19,6 +19,7 @@
 #include "datadir.h"
 #include "dnsq.h"
 #include "dyndns.h"
+#include "httpc.h"
 #include "https_check.h"
 #include "tlscert.h"
 #include "token.h"
@@ -45,14 +46,6 @@ static void check_name(const struct config *c, const char *name, const char *ca,
 	} else {
 		snprintf(text, textsz, "%s.%s is free", name, c->dyndns_zone);
 	}
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf *b = arg;
-	if (b->len + size * n > CHALLENGE_BODY_MAX || buf_append(b, p, size * n) < 0)
-		return 0;
-	return size * n;
 }
 
 // The name's IPv4 addresses: from the configured resolver, else the system's. Count / -1.
@@ -86,15 +79,10 @@ static CURLcode fetch(const char *name, long port, const char *addr, const char 
 	char pin[400];
 	snprintf(pin, sizeof(pin), "%s:%ld:%s", name, port, addr);
 	struct curl_slist *res = curl_slist_append(NULL, pin);
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	body->max = CHALLENGE_BODY_MAX;
+	httpc_setup(h, &(struct httpc){.url = url, .protocols = "http", .timeout = 15,
+					.agent = "silo-check/" SILO_VERSION, .body = body});
 	curl_easy_setopt(h, CURLOPT_RESOLVE, res);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "silo-check/" SILO_VERSION);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
 	CURLcode rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
 	curl_slist_free_all(res);
