@@ -263,8 +263,7 @@ static void finish_request(struct conn *c)
 static void log_request(struct conn *c, int status, size_t bytes)
 {
 	long long ms = (long long)(util_now_ms() - c->started_ms);
-	log_info("%s %.200s %d %zuB %lldms %s", c->req.method_name, c->req.target, status, bytes,
-		 ms, c->peer);
+	log_access(c->req.method_name, c->req.target, status, bytes, ms, c->peer);
 }
 
 static void send_response(struct conn *c)

@@ -63,9 +63,9 @@ static void emit(const char *line, size_t n, bool now)
 		on_held();
 }
 
-void log_msg(const char *level, const char *fmt, ...)
+// The timestamp and level that start every line; returns their length (at most 50).
+static size_t line_start(char *line, const char *level)
 {
-	char line[2048];
 	// The timestamp changes once a second; format it once a second.
 	static char stamp[32];
 	static time_t stamp_at = -1;
@@ -77,23 +77,79 @@ void log_msg(const char *level, const char *fmt, ...)
 		stamp_at = now;
 	}
 	size_t sl = strlen(stamp), ll = strnlen(level, 16);
-	int n = 0;
 	memcpy(line, stamp, sl);
 	line[sl] = ' ';
 	memcpy(line + sl + 1, level, ll);
 	line[sl + 1 + ll] = ' ';
-	n = (int)(sl + ll + 2);
+	return sl + ll + 2;
+}
+
+void log_msg(const char *level, const char *fmt, ...)
+{
+	char line[2048];
+	size_t n = line_start(line, level);
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof(line) - 1 - (size_t)n, fmt, ap);
+	int m = vsnprintf(line + n, sizeof(line) - 1 - n, fmt, ap);
 	va_end(ap);
-	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	size_t len = n + (m < 0 ? 0 : (size_t)m);
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
 	// One write per line (or per held batch of lines) so concurrent writers do not interleave.
 	// Warnings and errors are never held: they may come right before the process dies.
 	emit(line, len, strcmp(level, "info") != 0);
+}
+
+// Up to max bytes of s ("-" for none) at line + n; the new length.
+static size_t put_str(char *line, size_t n, const char *s, size_t max)
+{
+	if (!s)
+		s = "-";
+	size_t k = strnlen(s, max);
+	memcpy(line + n, s, k);
+	return n + k;
+}
+
+static size_t put_unum(char *line, size_t n, unsigned long long u, bool minus)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (minus)
+		d[--i] = '-';
+	memcpy(line + n, d + i, sizeof(d) - i);
+	return n + sizeof(d) - i;
+}
+
+static size_t put_num(char *line, size_t n, long long v)
+{
+	return put_unum(line, n, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0);
+}
+
+void log_access(const char *method, const char *target, int status, size_t bytes,
+		long long ms, const char *peer)
+{
+	// 50 (start) + 32 + 200 + 64 + four numbers and separators: well within the line.
+	char line[512];
+	size_t n = line_start(line, "info");
+	n = put_str(line, n, method, 32);
+	line[n++] = ' ';
+	n = put_str(line, n, target, 200);
+	line[n++] = ' ';
+	n = put_num(line, n, status);
+	line[n++] = ' ';
+	n = put_unum(line, n, bytes, false);
+	line[n++] = 'B';
+	line[n++] = ' ';
+	n = put_num(line, n, ms);
+	memcpy(line + n, "ms ", 3);
+	n = put_str(line, n + 3, peer, 64);
+	line[n++] = '\n';
+	emit(line, n, false);
 }
 
 static noreturn void vdie(int err, const char *fmt, va_list ap)

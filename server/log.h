@@ -7,6 +7,11 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 #define log_info(...) log_msg("info", __VA_ARGS__)
 #define log_warn(...) log_msg("warn", __VA_ARGS__)
 #define log_err(...) log_msg("error", __VA_ARGS__)
+#include <stddef.h>
+// The info line of one answered request, as log_info("%.32s %.200s %d %zuB %lldms %.64s", ...)
+// would write it, without printf's cost (one per request).
+void log_access(const char *method, const char *target, int status, size_t bytes,
+		long long ms, const char *peer);
 
 // An event loop's process may hold its lines and write them together: armed() is called when
 // the first line is held, and must see that log_flush() runs soon (before the loop waits).

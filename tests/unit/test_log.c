@@ -75,5 +75,36 @@ int main(void)
 	log_info("after holding");
 	drain(p[0], out, sizeof(out));
 	CHECK(strstr(out, "info after holding\n") != NULL, "log: log_hold(NULL) writes at once again");
+
+	// The access line is what the printf format it replaces wrote, cuts included.
+	char target[400], want[600];
+	memset(target, 'a', sizeof(target) - 1);
+	target[0] = '/';
+	target[sizeof(target) - 1] = '\0';
+	const struct {
+		const char *method, *target;
+		int status;
+		size_t bytes;
+		long long ms;
+		const char *peer;
+	} acc[] = {
+		{"GET", "/api/whoami?x=1", 200, 378, 0, "127.0.0.1"},
+		{"PROPFIND", target, 207, 18446744073709551615ULL, 1234567, "[::1]:54321"},
+		{"POST", "/", -1, 0, -5, ""},
+	};
+	for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++) {
+		log_access(acc[i].method, acc[i].target, acc[i].status, acc[i].bytes, acc[i].ms,
+			   acc[i].peer);
+		drain(p[0], out, sizeof(out));
+		snprintf(want, sizeof(want), " info %.32s %.200s %d %zuB %lldms %.64s\n", acc[i].method,
+			 acc[i].target, acc[i].status, acc[i].bytes, acc[i].ms, acc[i].peer);
+		char *sp = strchr(out, ' ');
+		CHECK(sp && strcmp(sp, want) == 0, "log: access line %zu as printf writes it (%s)", i,
+		      out);
+	}
+	log_access(NULL, NULL, 400, 0, 0, "10.0.0.1");
+	drain(p[0], out, sizeof(out));
+	CHECK(strstr(out, " info - - 400 0B 0ms 10.0.0.1\n") != NULL,
+	      "log: an access line for a request that was never parsed (%s)", out);
 	return test_done();
 }
