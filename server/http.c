@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // HTTP/1.1 request parsing for hostile input (RFC 9112): strict grammar, caps on everything.
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -240,9 +241,20 @@ static int finish(struct http_request *req)
 	return 0;
 }
 
+// Zeroes everything but the header array, of which only the first nheaders entries are
+// ever read (it is most of the struct).
+_Static_assert(offsetof(struct http_request, nheaders) ==
+		       offsetof(struct http_request, headers) + sizeof(((struct http_request *)0)->headers),
+	       "clear() relies on nheaders following the header array");
+static void clear(struct http_request *req)
+{
+	memset(req, 0, offsetof(struct http_request, headers));
+	memset(&req->nheaders, 0, sizeof(*req) - offsetof(struct http_request, nheaders));
+}
+
 int http_parse_head(const char *in, size_t len, struct http_request *req)
 {
-	memset(req, 0, sizeof(*req));
+	clear(req);
 	// Tolerate empty lines before the request line (RFC 9112 2.2), a few at most.
 	size_t skip = 0;
 	while (skip + 1 < len && skip < 8 && in[skip] == '\r' && in[skip + 1] == '\n')
@@ -280,7 +292,7 @@ int http_parse_head(const char *in, size_t len, struct http_request *req)
 void http_request_free(struct http_request *req)
 {
 	free(req->raw);
-	memset(req, 0, sizeof(*req));
+	clear(req);
 }
 
 const char *http_header(const struct http_request *req, const char *name)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // HTTP/1.1 response parsing for an untrusted server (RFC 9112): strict grammar, caps on
 // everything, and an in-place chunked decoder.
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -160,9 +161,20 @@ static enum http_resp_err parse_lines(char *head, size_t len, struct http_resp *
 	return HTTP_RESP_BAD_LINE_END;
 }
 
+// Zeroes everything but the header array, of which only the first nheaders entries are
+// ever read (it is most of the struct).
+_Static_assert(offsetof(struct http_resp, nheaders) ==
+		       offsetof(struct http_resp, headers) + sizeof(((struct http_resp *)0)->headers),
+	       "clear() relies on nheaders following the header array");
+static void clear(struct http_resp *r)
+{
+	memset(r, 0, offsetof(struct http_resp, headers));
+	memset(&r->nheaders, 0, sizeof(*r) - offsetof(struct http_resp, nheaders));
+}
+
 enum http_resp_err http_resp_parse(const char *in, size_t len, struct http_resp *r)
 {
-	memset(r, 0, sizeof(*r));
+	clear(r);
 	size_t end = find_head_end(in, len < HTTP_RESP_MAX_HEAD ? len : HTTP_RESP_MAX_HEAD);
 	if (!end)
 		return check_partial(in, len);
@@ -187,7 +199,7 @@ enum http_resp_err http_resp_parse(const char *in, size_t len, struct http_resp 
 void http_resp_free(struct http_resp *r)
 {
 	free(r->raw);
-	memset(r, 0, sizeof(*r));
+	clear(r);
 }
 
 const char *http_resp_header(const struct http_resp *r, const char *name)
