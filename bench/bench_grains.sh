@@ -7,7 +7,11 @@
 #      grain_idle_timeout = 1), then the same with a fresh grain each run (the first-start
 #      path); next to bwrap starting the same notes binary with comparable isolation;
 #   2. proxy throughput: wrk on GET PATH through silo to the running grain (its session host)
-#      vs straight to a notes process on the host vs nginx as a reverse proxy to that process;
+#      vs straight to a notes process on the host vs nginx as a reverse proxy to that process
+#      (as is, and adding the identity headers silo sends, so notes does the same work behind
+#      both), in BENCH_ROUNDS alternating rounds (the machine's load moves between them: each ratio
+#      is taken within a round, and the medians are reported), with each process's CPU time
+#      per request split into user and system (kernel) time;
 #   3. memory of the grain's silo-bridge (the sandbox's PID 1), beside other idle grains
 #      (bridges share their text pages: PSS is what one more grain costs).
 # Needs root (real sandboxes) and `make apps`. Results go to stdout (docs/BENCHMARKS.md
@@ -16,7 +20,8 @@
 #
 # Environment: as bench/bench.sh (SILO_BIN, BENCH_SECONDS, BENCH_WARMUP, BENCH_THREADS,
 # BENCH_CONNS, BENCH_VERBOSE, NGINX, WRK, PYTHON), plus BENCH_PERF (a file for a perf profile
-# of the front during the proxy run), BENCH_COLD_RUNS (default 20),
+# of the front during the first silo round), BENCH_COLD_RUNS (default 20), BENCH_ROUNDS
+# (default 3),
 # BENCH_GRAIN_PATH (the request, default /api/whoami), BENCH_MEM_GRAINS (idle grains started
 # beside the measured one for the memory figures, default 3), BWRAP (default bwrap).
 set -euo pipefail
@@ -27,6 +32,7 @@ warm=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNS:-64}
 runs=${BENCH_COLD_RUNS:-20}
+rounds=${BENCH_ROUNDS:-3}
 mem_grains=${BENCH_MEM_GRAINS:-3}
 path=${BENCH_GRAIN_PATH:-/api/whoami}
 nginx_bin=${NGINX:-nginx}
@@ -46,10 +52,11 @@ fi
 for b in "$wrk_bin" "$nginx_bin" "$bwrap_bin"; do
   command -v "$b" >/dev/null || die "$b is not installed (scripts/deps.sh installs it)"
 done
-for v in "$secs" "$warm" "$threads" "$conns" "$runs" "$mem_grains"; do
+for v in "$secs" "$warm" "$threads" "$conns" "$runs" "$mem_grains" "$rounds"; do
   [[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_* values must be whole numbers"
 done
 [ "$runs" -ge 1 ] || die "BENCH_COLD_RUNS must be at least 1"
+[ "$rounds" -ge 1 ] || die "BENCH_ROUNDS must be at least 1"
 [[ "$path" =~ ^/[A-Za-z0-9/._-]*$ ]] || die "BENCH_GRAIN_PATH must be a plain path"
 
 work=$(mktemp -d /tmp/silo-bench-grains.XXXXXX)
@@ -117,18 +124,18 @@ mem_of() {
        END {print r, p, v}' "/proc/$1/smaps_rollup"
 }
 
-# CPU time (user + system, in clock ticks) of each pid, one line.
+# CPU time of each pid, in clock ticks, one line: "user system" per pid.
 hz=$(getconf CLK_TCK)
-ticks() { local p; for p in "$@"; do awk '{printf "%d ", $14 + $15}' "/proc/$p/stat"; done; echo; }
+ticks() { local p; for p in "$@"; do awk '{printf "%d %d ", $14, $15}' "/proc/$p/stat"; done; echo; }
 
-# run_wrk NAME URL "PIDS" [wrk args...]: a bounded warm-up, then the measurement; prints
-# "req/s p99_ms non2xx errors", and writes to $work/cpu.NAME the CPU microseconds per
-# request each of PIDS spent during the measurement.
+# run_wrk NAME URL "PIDS" WARM [wrk args...]: WARM seconds of warm-up (0: none), then the
+# measurement; prints "req/s p99_ms non2xx errors", and writes to $work/cpu.NAME the CPU
+# microseconds per request each of PIDS spent during the measurement, as "user system" pairs.
 run_wrk() {
-  local name=$1 url=$2 pids=$3 out=$work/wrk.$1.txt before after
-  shift 3
-  if [ "$warm" -gt 0 ]; then
-    timeout $((warm + 30)) "$wrk_bin" -t"$threads" -c"$conns" -d"${warm}s" "$@" "$url" >/dev/null
+  local name=$1 url=$2 pids=$3 w=$4 out=$work/wrk.$1.txt before after
+  shift 4
+  if [ "$w" -gt 0 ]; then
+    timeout $((w + 30)) "$wrk_bin" -t"$threads" -c"$conns" -d"${w}s" "$@" "$url" >/dev/null
   fi
   # shellcheck disable=SC2086
   before=$(ticks $pids)
@@ -197,7 +204,9 @@ done
 
 mkdir -p "$work/nginx/tmp"
 nginx_port=$(free_port)
+nginx_id_port=$(free_port)
 sed -e "s|@PREFIX@|$work/nginx|g" -e "s|@PORT@|$nginx_port|g" -e "s|@UPSTREAM@|$notes_port|g" \
+  -e "s|@PORT_ID@|$nginx_id_port|g" -e "s|@GRAIN_HOST@|$grain_host|g" \
   "$top/bench/nginx-proxy.conf.in" >"$work/nginx/nginx.conf"
 "$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" \
   2>>"$work/nginx/error.log" &
@@ -221,25 +230,68 @@ app_pid=$(pgrep -P "$bridge_pid" | head -n 1)
 front_pid=$(ps -o pid=,uid= --ppid "$silo_pid" | awk '$2 != 0 {print $1; exit}')
 mem_idle=$(mem_of "$bridge_pid" | tr '\n' ' ')
 
-# BENCH_PERF=FILE: a perf profile of the front during the silo run (where its time goes).
+# BENCH_PERF=FILE: a perf profile of the front during the first silo round.
 perf_pid=""
 if [ -n "${BENCH_PERF:-}" ]; then
   perf record -F 1999 -g -p "$front_pid" -o "$BENCH_PERF" -- sleep $((warm + secs)) \
     >/dev/null 2>&1 &
   perf_pid=$!
 fi
-read -r s_rps s_p99 s_bad s_err < <(run_wrk silo "http://127.0.0.1:$silo_port$path" \
-  "$front_pid $bridge_pid $app_pid $silo_pid" -H "Host: $grain_host" -H "Cookie: silo_grain=$grain_cookie")
-[ -z "$perf_pid" ] || wait "$perf_pid" || true
-kill -0 "$bridge_pid" 2>/dev/null || die "the grain's bridge is gone after the load"
-mem_load=$(mem_of "$bridge_pid" | tr '\n' ' ')
+# Rounds of silo, direct, nginx in turn; the warm-up only before each one's first round.
+: >"$work/rounds.txt"
+for r in $(seq "$rounds"); do
+  w=$warm
+  [ "$r" = 1 ] || w=0
+  read -r rps p99 bad err < <(run_wrk "silo.$r" "http://127.0.0.1:$silo_port$path" \
+    "$front_pid $bridge_pid $app_pid $silo_pid" "$w" \
+    -H "Host: $grain_host" -H "Cookie: silo_grain=$grain_cookie")
+  echo "$r silo $rps $p99 $bad $err" >>"$work/rounds.txt"
+  [ -z "$perf_pid" ] || { wait "$perf_pid" || true; perf_pid=""; }
+  kill -0 "$bridge_pid" 2>/dev/null || die "the grain's bridge is gone after the load"
+  [ "$r" != 1 ] || mem_load=$(mem_of "$bridge_pid" | tr '\n' ' ')
+  read -r rps p99 bad err < <(run_wrk "direct.$r" "http://127.0.0.1:$notes_port$path" "$notes_pid" "$w")
+  echo "$r direct $rps $p99 $bad $err" >>"$work/rounds.txt"
+  read -r rps p99 bad err < <(run_wrk "nginx.$r" "http://127.0.0.1:$nginx_port$path" \
+    "$nginx_worker $notes_pid" "$w")
+  echo "$r nginx $rps $p99 $bad $err" >>"$work/rounds.txt"
+  read -r rps p99 bad err < <(run_wrk "nginxid.$r" "http://127.0.0.1:$nginx_id_port$path" \
+    "$nginx_worker $notes_pid" "$w")
+  echo "$r nginxid $rps $p99 $bad $err" >>"$work/rounds.txt"
+done
 app_mem=$(mem_of "$app_pid" | tr '\n' ' ')
 # Every bridge running now: the loaded one and the idle extra grains'.
 mem_all=$(for p in $bridge_pid ${extra_pids//,/ }; do
   [ "$p" = - ] || { is_bridge "$p" && mem_of "$p" | tr '\n' ' ' && echo; }; done)
-read -r d_rps d_p99 d_bad d_err < <(run_wrk direct "http://127.0.0.1:$notes_port$path" "$notes_pid")
-read -r n_rps n_p99 n_bad n_err < <(run_wrk nginx "http://127.0.0.1:$nginx_port$path" \
-  "$nginx_worker $notes_pid")
+# median FIELD NAME: the median over the rounds of a column of rounds.txt for one setup.
+median() {
+  awk -v f="$1" -v n="$2" '$2 == n { print $f }' "$work/rounds.txt" | sort -g |
+    awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+# Sums of the non-2xx answers and socket errors over the rounds, per setup.
+total() { awk -v f="$1" -v n="$2" '$2 == n { t += $f } END { print t + 0 }' "$work/rounds.txt"; }
+read -r s_rps s_p99 s_bad s_err <<<"$(median 3 silo) $(median 4 silo) $(total 5 silo) $(total 6 silo)"
+read -r d_rps d_p99 d_bad d_err <<<"$(median 3 direct) $(median 4 direct) $(total 5 direct) $(total 6 direct)"
+read -r n_rps n_p99 n_bad n_err <<<"$(median 3 nginx) $(median 4 nginx) $(total 5 nginx) $(total 6 nginx)"
+read -r i_rps i_p99 i_bad i_err <<<"$(median 3 nginxid) $(median 4 nginxid) $(total 5 nginxid) $(total 6 nginxid)"
+# The ratios within each round, and their medians.
+ratios=$(awk '{ v[$1, $2] = $3; r[$1] = 1 } END {
+  for (i in r) printf "%s %.2f %.2f %.2f %.2f\n", i, v[i, "silo"] / v[i, "direct"],
+    v[i, "silo"] / v[i, "nginx"], v[i, "nginx"] / v[i, "direct"], v[i, "silo"] / v[i, "nginxid"]
+}' "$work/rounds.txt" | sort -n)
+rmed() {
+  echo "$ratios" | awk -v f="$1" '{ print $f }' | sort -g |
+    awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+# cpu_med NAME: the medians over the rounds of each "user system" figure in cpu.NAME.R.
+cpu_med() {
+  local i k
+  k=$(awk '{ print NF; exit }' "$work/cpu.$1.1")
+  for i in $(seq "$k"); do
+    cat "$work"/cpu."$1".* | awk -v f="$i" '{ print $f }' | sort -g |
+      awk '{ v[NR] = $1 } END { printf "%.1f ", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+  done
+  echo
+}
 size=$(http_get "http://127.0.0.1:$notes_port$path" | awk '{print $2}')
 
 # --- Report ---
@@ -273,21 +325,36 @@ echo "   bwrap --share-net: the app on the host's loopback, the request sent whe
   "namespace, as a grain has) cannot be reached, so it is timed to that line. No seccomp, no cgroup."
 
 echo
-echo "2. Proxy throughput, GET $path ($size-byte body from notes), wrk -t$threads -c$conns -d${secs}s"
+echo "2. Proxy throughput, GET $path ($size-byte body from notes), wrk -t$threads -c$conns" \
+  "-d${secs}s, $rounds rounds of silo, direct, nginx, nginx with identity in turn (medians over the rounds)"
+echo "   CPU us/request: user+system (kernel) time of each process"
 printf '%-44s %10s %9s   %s\n' "" "req/s" "p99 (ms)" "CPU us/request"
-read -r c1 c2 c3 c4 <"$work/cpu.silo"
+# us U S: "U+S" (user+system) of one process.
+us() { printf '%.1f+%.1f' "$1" "$2"; }
+read -r c1 c2 c3 c4 c5 c6 c7 c8 <<<"$(cpu_med silo)"
 printf '%-44s %10.0f %9.2f   %s\n' "silo -> grain (session host, bridge)" "$s_rps" "$s_p99" \
-  "front $c1 + bridge $c2 + notes $c3 + parent $c4"
-read -r c1 <"$work/cpu.direct"
-printf '%-44s %10.0f %9.2f   %s\n' "notes direct (same binary, host loopback)" "$d_rps" "$d_p99" "notes $c1"
-read -r c1 c2 <"$work/cpu.nginx"
+  "front $(us "$c1" "$c2") + bridge $(us "$c3" "$c4") + notes $(us "$c5" "$c6") + parent $(us "$c7" "$c8")"
+silo_cpu=$(awk -v a="$c1" -v b="$c2" -v c="$c3" -v d="$c4" -v e="$c5" -v f="$c6" 'BEGIN {
+  printf "%.1f us, of which the front and the bridge in the kernel %.1f", a + b + c + d + e + f, b + d }')
+read -r c1 c2 <<<"$(cpu_med direct)"
+printf '%-44s %10.0f %9.2f   %s\n' "notes direct (same binary, host loopback)" "$d_rps" "$d_p99" \
+  "notes $(us "$c1" "$c2")"
+read -r c1 c2 c3 c4 <<<"$(cpu_med nginx)"
 printf '%-44s %10.0f %9.2f   %s\n' "nginx proxy -> notes direct (keepalive)" "$n_rps" "$n_p99" \
-  "nginx $c1 + notes $c2"
-awk -v s="$s_rps" -v d="$d_rps" -v n="$n_rps" 'BEGIN {
-  printf "%-44s %10.2f\n", "ratio silo/direct", (d > 0 ? s / d : 0)
-  printf "%-44s %10.2f\n", "ratio silo/nginx-proxy", (n > 0 ? s / n : 0)
-  printf "%-44s %10.2f\n", "ratio nginx-proxy/direct", (d > 0 ? n / d : 0) }'
-for r in "silo $s_bad $s_err" "direct $d_bad $d_err" "nginx $n_bad $n_err"; do
+  "nginx $(us "$c1" "$c2") + notes $(us "$c3" "$c4")"
+nginx_cpu=$(awk -v a="$c1" -v b="$c2" -v c="$c3" -v d="$c4" 'BEGIN { printf "%.1f us", a + b + c + d }')
+read -r c1 c2 c3 c4 <<<"$(cpu_med nginxid)"
+printf '%-44s %10.0f %9.2f   %s\n' "nginx proxy, adding silo's identity headers" "$i_rps" "$i_p99" \
+  "nginx $(us "$c1" "$c2") + notes $(us "$c3" "$c4")"
+nginxid_cpu=$(awk -v a="$c1" -v b="$c2" -v c="$c3" -v d="$c4" 'BEGIN { printf "%.1f us", a + b + c + d }')
+printf '%-44s %10.2f   (rounds: %s)\n' "ratio silo/direct" "$(rmed 2)" "$(echo "$ratios" | awk '{ printf "%s ", $2 }')"
+printf '%-44s %10.2f   (rounds: %s)\n' "ratio silo/nginx-proxy" "$(rmed 3)" "$(echo "$ratios" | awk '{ printf "%s ", $3 }')"
+printf '%-44s %10.2f   (rounds: %s)\n' "ratio nginx-proxy/direct" "$(rmed 4)" "$(echo "$ratios" | awk '{ printf "%s ", $4 }')"
+printf '%-44s %10.2f   (rounds: %s)\n' "ratio silo/nginx-proxy with identity headers" "$(rmed 5)" \
+  "$(echo "$ratios" | awk '{ printf "%s ", $5 }')"
+echo "   CPU per request through silo (front, bridge, notes): $silo_cpu;" \
+  "through nginx (nginx, notes): $nginx_cpu; with the identity headers: $nginxid_cpu"
+for r in "silo $s_bad $s_err" "direct $d_bad $d_err" "nginx $n_bad $n_err" "nginx-identity $i_bad $i_err"; do
   # shellcheck disable=SC2086
   set -- $r
   [ "$2" = 0 ] || echo "warning: $1 answered $2 non-2xx/3xx responses"
@@ -312,11 +379,11 @@ echo
 # shellcheck disable=SC2086
 set -- $mem_load
 pss_mean=$(echo "$mem_all" | awk 'NF == 4 { n++; p += $3 } END { printf "%d", n ? p / n : 0 }')
-awk -v c="$(val restart_diff)" -v f="$(val fresh_diff)" -v s="$s_rps" -v d="$d_rps" -v n="$n_rps" \
+awk -v c="$(val restart_diff)" -v f="$(val fresh_diff)" -v sd="$(rmed 2)" -v sn="$(rmed 3)" \
   -v r="$1" -v p="$pss_mean" -v k="$((mem_grains + 1))" 'BEGIN {
   printf "targets: cold start <= 20 ms: %.2f ms restart %s, %.2f ms fresh %s\n", c,
     (c <= 20 ? "met" : "MISSED"), f, (f <= 20 ? "met" : "MISSED")
   printf "targets: silo/direct >= 0.7: %.2f %s; silo/nginx-proxy >= 1.0: %.2f %s\n",
-    s / d, (s / d >= 0.7 ? "met" : "MISSED"), s / n, (s / n >= 1.0 ? "met" : "MISSED")
+    sd, (sd >= 0.7 ? "met" : "MISSED"), sn, (sn >= 1.0 ? "met" : "MISSED")
   printf "targets: silo-bridge RSS <= 512 KiB: VmRSS %d KiB %s; PSS %d KiB with %d grains %s\n",
     r, (r <= 512 ? "met" : "MISSED"), p, k, (p <= 512 ? "met" : "MISSED") }'
