@@ -35,7 +35,7 @@ sources() {
 		-ljansson -llzma ;;
 	fuzz_http_resp) echo server/http_resp.c server/buf.c ;;
 	fuzz_grain_client) echo server/grain_client.c server/wire.c server/ev.c server/buf.c server/util.c ;;
-	fuzz_token_header) echo server/token.c server/log.c -lsodium ;;
+	fuzz_token_header) echo server/token.c server/log.c server/buf.c -lsodium ;;
 	fuzz_dhcp) echo init/dhcp.c ;;
 	fuzz_gpt) echo init/gpt.c server/util.c ;;
 	fuzz_osupdate) echo server/osupdate.c server/util.c -lsodium ;;
@@ -45,7 +45,7 @@ sources() {
 	fuzz_dyndns) echo server/dyndns_reply.c ;;
 	fuzz_dnsq) echo server/dnsq.c server/config.c "$out/gen/default_conf.c" ;;
 	fuzz_tls) echo server/tls.c server/tlscert.c server/parent_client.c server/privsep.c \
-		server/ev.c server/log.c server/util.c -lmbedtls -lmbedx509 -lmbedcrypto -lsodium ;;
+		server/ev.c server/log.c server/buf.c server/util.c -lmbedtls -lmbedx509 -lmbedcrypto -lsodium ;;
 	*) return 1 ;;
 	esac
 }

@@ -58,7 +58,7 @@ int buf_append_slow(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int buf_put_u64(struct buf *b, uint64_t v)
+size_t u64_digits(char out[20], uint64_t v)
 {
 	char d[20];
 	size_t i = sizeof(d);
@@ -66,7 +66,14 @@ int buf_put_u64(struct buf *b, uint64_t v)
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	return buf_append(b, d + i, sizeof(d) - i);
+	memcpy(out, d + i, sizeof(d) - i);
+	return sizeof(d) - i;
+}
+
+int buf_put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+	return buf_append(b, d, u64_digits(d, v));
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -43,6 +43,8 @@ static inline int buf_putc(struct buf *b, char c)
 }
 // Decimal digits of v, without printf's cost (response heads are built per request).
 int buf_put_u64(struct buf *b, uint64_t v);
+// The same digits written to out (no NUL); returns how many (1-20).
+size_t u64_digits(char out[20], uint64_t v);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 // Drops the first n bytes.

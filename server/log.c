@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 
 // Held lines (log_hold): written together, in pieces of whole lines no longer than a pipe
@@ -111,18 +112,11 @@ static size_t put_str(char *line, size_t n, const char *s, size_t max)
 	return n + k;
 }
 
-static size_t put_unum(char *line, size_t n, unsigned long long u, bool minus)
+static size_t put_unum(char *line, size_t n, uint64_t u, bool minus)
 {
-	char d[24];
-	size_t i = sizeof(d);
-	do {
-		d[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
 	if (minus)
-		d[--i] = '-';
-	memcpy(line + n, d + i, sizeof(d) - i);
-	return n + sizeof(d) - i;
+		line[n++] = '-';
+	return n + u64_digits(line + n, u);
 }
 
 static size_t put_num(char *line, size_t n, long long v)
