@@ -26,7 +26,8 @@ int buf_append_slow(struct buf *b, const void *p, size_t n);
 // a length known when compiling) per piece.
 static inline int buf_append(struct buf *b, const void *p, size_t n)
 {
-	if (b->oom || n >= b->cap - b->len || (b->max && n > b->max - b->len))
+	// n < cap - len first, so len + n cannot overflow in the limit's test.
+	if (b->oom || n >= b->cap - b->len || (b->max && b->len + n > b->max))
 		return buf_append_slow(b, p, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
