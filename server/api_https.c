@@ -58,11 +58,12 @@ static void run(struct web_req *w, struct http_response *r, enum https_op op)
 	json_t *o = api_body_object(w, r);
 	if (!o)
 		return;
-	const char *mode = NULL, *name = NULL;
+	const char *mode = NULL, *name = NULL, *token = NULL;
 	char err[128];
 	if ((op == HTTPS_OP_CHOOSE && jsonbody_str(o, "mode", true, 16, &mode, err, sizeof(err)) < 0) ||
-	    jsonbody_str(o, "name", op == HTTPS_OP_AVAILABLE, CONFIG_MAX_DOMAIN, &name, err,
-			 sizeof(err)) < 0) {
+	    jsonbody_str(o, "name", op != HTTPS_OP_CHOOSE, CONFIG_MAX_DOMAIN, &name, err,
+			 sizeof(err)) < 0 ||
+	    (op == HTTPS_OP_RECOVER && jsonbody_str(o, "token", true, 64, &token, err, sizeof(err)) < 0)) {
 		resp_error(r, 400, err);
 	} else {
 		struct conn_wait *cw = conn_defer(w->conn);
@@ -70,8 +71,8 @@ static void run(struct web_req *w, struct http_response *r, enum https_op op)
 			resp_error(r, 500, "out of memory");
 		else
 			https_choice_start(w->srv, cw, false, op,
-					   op == HTTPS_OP_AVAILABLE ? HTTPS_MODE_DYNDNS : https_mode_parse(mode),
-					   name ? name : "");
+					   op != HTTPS_OP_CHOOSE ? HTTPS_MODE_DYNDNS : https_mode_parse(mode),
+					   name ? name : "", token);
 	}
 	json_decref(o);
 }
@@ -86,10 +87,22 @@ static void post_https(struct web_req *w, struct http_response *r)
 	run(w, r, HTTPS_OP_CHOOSE);
 }
 
+static void post_recovery(struct web_req *w, struct http_response *r)
+{
+	run(w, r, HTTPS_OP_RECOVERY);
+}
+
+static void post_recover(struct web_req *w, struct http_response *r)
+{
+	run(w, r, HTTPS_OP_RECOVER);
+}
+
 static const struct web_route routes[] = {
 	{HTTP_GET, "/api/v1/https", get_https},
 	{HTTP_POST, "/api/v1/https", post_https},
 	{HTTP_POST, "/api/v1/https/available", post_available},
+	{HTTP_POST, "/api/v1/https/recovery", post_recovery},
+	{HTTP_POST, "/api/v1/https/recover", post_recover},
 };
 
 bool api_https_route(struct web_req *w, struct http_response *r)

@@ -128,6 +128,24 @@ int dyndns_available(struct dyndns *d)
 	return d->status == 409 ? 1 : -1;
 }
 
+int dyndns_send_recovery(struct dyndns *d)
+{
+	char form[128];
+	snprintf(form, sizeof(form), "rawHostname=%s", d->name);
+	return call(d, "/sendrecoverytoken", form, "asking for a recovery token");
+}
+
+int dyndns_recover(struct dyndns *d, const char *token)
+{
+	char *tok = escaped(token);
+	char form[256];
+	if (!tok)
+		return -1;
+	snprintf(form, sizeof(form), "rawHostname=%s&recoveryToken=%s", d->name, tok);
+	free(tok);
+	return call(d, "/recover", form, "recovering the name");
+}
+
 int dyndns_update(struct dyndns *d)
 {
 	char form[128];

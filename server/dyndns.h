@@ -29,6 +29,11 @@ int dyndns_register(struct dyndns *d);
 // Asks whether the name is free (silo's addition to the protocol: /available). 0 when it
 // is free or ours already, 1 when another key holds it, -1 on error (d->err).
 int dyndns_available(struct dyndns *d);
+// Recovery, for a box that lost the key holding its name (a reinstall): the service
+// e-mails a token to the address the name was registered with, and presenting that token
+// moves the name to this box's key. 0 / -1 with d->err (the service's reason).
+int dyndns_send_recovery(struct dyndns *d);
+int dyndns_recover(struct dyndns *d, const char *token);
 // Points NAME.<zone> and *.NAME.<zone> at the address the service sees us come from.
 int dyndns_update(struct dyndns *d);
 // Sets (value) or clears (NULL) the TXT record _acme-challenge.NAME.<zone>.

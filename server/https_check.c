@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "challenge.h"
+#include "chars.h"
 #include "config.h"
 #include "datadir.h"
 #include "dnsq.h"
@@ -26,14 +27,22 @@
 #include "util.h"
 #include "version.h"
 
-static void check_name(const struct config *c, const char *name, const char *ca, size_t ca_len,
-		       int32_t *status, char *text, size_t textsz)
+// The dynamic DNS client for name, with the box's key (made on first use). 0 / -1 (d->err).
+static int client(const struct config *c, const char *name, const char *ca, size_t ca_len,
+		  struct dyndns *d)
 {
 	char dir[PATH_MAX];
 	util_path(dir, sizeof(dir), "%s/tls/acme", c->data);
-	struct dyndns d = {.url = c->dyndns_url, .name = name, .zone = c->dyndns_zone,
-			   .email = c->dyndns_email, .ca_pem = ca, .ca_len = ca_len};
-	int r = dyndns_keys(&d, dir);
+	*d = (struct dyndns){.url = c->dyndns_url, .name = name, .zone = c->dyndns_zone,
+			     .email = c->dyndns_email, .ca_pem = ca, .ca_len = ca_len};
+	return dyndns_keys(d, dir);
+}
+
+static void check_name(const struct config *c, const char *name, const char *ca, size_t ca_len,
+		       int32_t *status, char *text, size_t textsz)
+{
+	struct dyndns d;
+	int r = client(c, name, ca, ca_len, &d);
 	if (r == 0)
 		r = dyndns_available(&d);
 	if (r < 0) {
@@ -45,6 +54,37 @@ static void check_name(const struct config *c, const char *name, const char *ca,
 			 c->dyndns_zone);
 	} else {
 		snprintf(text, textsz, "%s.%s is free", name, c->dyndns_zone);
+	}
+}
+
+int https_token_ok(const char *t)
+{
+	size_t n = 0;
+	for (; t[n]; n++)
+		if (!ch_alnum((unsigned char)t[n]) && t[n] != '_' && t[n] != '-')
+			return 0;
+	return n >= 1 && n <= 64;
+}
+
+// Recovery by e-mail token: asks for one (token NULL), or presents it.
+static void recover_name(const struct config *c, const char *name, const char *token,
+			 const char *ca, size_t ca_len, int32_t *status, char *text, size_t textsz)
+{
+	struct dyndns d;
+	int r = client(c, name, ca, ca_len, &d);
+	if (r == 0)
+		r = token ? dyndns_recover(&d, token) : dyndns_send_recovery(&d);
+	if (r < 0) {
+		// The service's refusals (a wrong token, a name with no e-mail address) are the
+		// user's to fix; anything else is the service or the network.
+		*status = d.status >= 400 && d.status < 500 ? EACCES : EIO;
+		snprintf(text, textsz, "%s", d.err);
+	} else if (token) {
+		snprintf(text, textsz, "%s.%s belongs to this server again: choose it below", name,
+			 c->dyndns_zone);
+	} else {
+		snprintf(text, textsz, "a recovery token for %s.%s was sent to the e-mail address it "
+			 "was registered with", name, c->dyndns_zone);
 	}
 }
 
@@ -153,8 +193,9 @@ void https_check_run(const struct config *c, int kind, const char *name, int32_t
 	*status = 0;
 	char *ca = NULL;
 	size_t ca_len = 0;
+	bool dyn = kind != HTTPS_CHECK_PORT80;
 	// The CA file is read before the uid switch, like the worker does.
-	if (kind == HTTPS_CHECK_NAME && c->dyndns_ca[0] &&
+	if (dyn && c->dyndns_ca[0] &&
 	    !(ca = tlscert_read_file(c->dyndns_ca, 1 << 20, &ca_len))) {
 		*status = EIO;
 		snprintf(text, textsz, "cannot read the CA file %.300s", c->dyndns_ca);
@@ -165,6 +206,21 @@ void https_check_run(const struct config *c, int kind, const char *name, int32_t
 		snprintf(text, textsz, "the check cannot drop its privileges");
 	} else if (kind == HTTPS_CHECK_NAME) {
 		check_name(c, name, ca, ca_len, status, text, textsz);
+	} else if (kind == HTTPS_CHECK_RECOVERY) {
+		recover_name(c, name, NULL, ca, ca_len, status, text, textsz);
+	} else if (kind == HTTPS_CHECK_RECOVER) {
+		// "NAME TOKEN", both checked by the parent.
+		char n[CONFIG_MAX_DOMAIN + 1];
+		const char *sp = strchr(name, ' ');
+		size_t len = sp ? (size_t)(sp - name) : 0;
+		if (!sp || len >= sizeof(n)) {
+			*status = EINVAL;
+			snprintf(text, textsz, "no recovery token was given");
+		} else {
+			memcpy(n, name, len);
+			n[len] = '\0';
+			recover_name(c, n, sp + 1, ca, ca_len, status, text, textsz);
+		}
 	} else {
 		check_port80(c, name, status, text, textsz);
 	}

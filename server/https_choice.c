@@ -151,11 +151,13 @@ static void on_checked(void *arg, const struct priv_msg *m, int fd)
 	if (fd >= 0)
 		close(fd);
 	if (m->status) {
-		// Taken: 409; port 80 not reaching us: 422; the service or a setting: 502 / 400.
-		int st = m->status == EEXIST ? 409 : m->status == EHOSTUNREACH ? 422
+		// Taken: 409; port 80 not reaching us, or the service refusing a recovery: 422;
+		// the service or a setting: 502 / 400.
+		int st = m->status == EEXIST ? 409
+			 : m->status == EHOSTUNREACH || m->status == EACCES ? 422
 			 : m->status == EIO ? 502 : m->status == EPIPE ? 503 : 400;
 		hx_done(x, st, m->text);
-	} else if (x->op == HTTPS_OP_AVAILABLE) {
+	} else if (x->op != HTTPS_OP_CHOOSE) {
 		hx_done(x, 200, m->text);
 	} else {
 		apply(x);
@@ -163,7 +165,7 @@ static void on_checked(void *arg, const struct priv_msg *m, int fd)
 }
 
 void https_choice_start(struct server *s, struct conn_wait *cw, bool html, enum https_op op,
-			int mode, const char *name)
+			int mode, const char *name, const char *token)
 {
 	struct hx *x = calloc(1, sizeof(*x));
 	if (!x) {
@@ -199,8 +201,19 @@ void https_choice_start(struct server *s, struct conn_wait *cw, bool html, enum 
 		return;
 	}
 	struct priv_msg m = {.type = PRIV_HTTPS_CHECK,
-			     .action = dyn ? HTTPS_CHECK_NAME : HTTPS_CHECK_PORT80};
-	snprintf(m.text, sizeof(m.text), "%s", x->name);
+			     .action = !dyn ? HTTPS_CHECK_PORT80
+				       : op == HTTPS_OP_RECOVERY ? HTTPS_CHECK_RECOVERY
+				       : op == HTTPS_OP_RECOVER ? HTTPS_CHECK_RECOVER : HTTPS_CHECK_NAME};
+	if (op == HTTPS_OP_RECOVER) {
+		if (!token || !https_token_ok(token)) {
+			hx_done(x, 400, "the recovery token is 1 to 64 of A-Z, a-z, 0-9, '_' and '-', "
+					"as the e-mail gives it");
+			return;
+		}
+		snprintf(m.text, sizeof(m.text), "%s %s", x->name, token);
+	} else {
+		snprintf(m.text, sizeof(m.text), "%s", x->name);
+	}
 	if (!pc_request(s, &m, -1, on_checked, x))
 		hx_done(x, 503, "the privileged parent cannot be reached");
 }

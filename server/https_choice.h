@@ -14,6 +14,8 @@ struct conn_wait;
 enum https_op {
 	HTTPS_OP_AVAILABLE,   // is the dynamic DNS name free?
 	HTTPS_OP_CHOOSE,      // check (free name / port 80), then store and apply the choice
+	HTTPS_OP_RECOVERY,    // have the service e-mail a recovery token for a free name
+	HTTPS_OP_RECOVER,     // present that token: the name moves to this box's key
 };
 
 // "lan", "dyndns", "domain" <-> enum https_mode (0 for anything else).
@@ -27,8 +29,9 @@ void https_choice_host(struct server *s, int mode, const char *name, char *out, 
 // The last outcome for the page without scripts: its text, and whether it is an error.
 void https_choice_note(struct server *s, char *text, size_t textsz, bool *error);
 // Runs op for the waiting client cw, which gets JSON (html false) or a 303 to /admin/https
-// with the outcome kept as the note (html true). name is lowercased and checked here.
+// with the outcome kept as the note (html true). name is lowercased and checked here;
+// token is HTTPS_OP_RECOVER's (checked here too), ignored otherwise.
 void https_choice_start(struct server *s, struct conn_wait *cw, bool html, enum https_op op,
-			int mode, const char *name);
+			int mode, const char *name, const char *token);
 // At start: hands the stored choice to the parent, so a restart continues it.
 void https_choice_restore(struct server *s);

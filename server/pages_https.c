@@ -55,8 +55,25 @@ static void free_name(struct buf *b, const struct page_ctx *c, const struct page
 		       "<div class=\"actions\"><button type=\"submit\" name=\"op\" value=\"check\" "
 		       "class=\"btn btn-secondary\" id=\"dyn-check\">Is it free?</button> "
 		       "<button type=\"submit\" name=\"op\" value=\"choose\" class=\"btn\">Use this "
-		       "name</button></div></form></section>\n",
+		       "name</button></div></form>\n",
 		    strcmp(h->mode, "dyndns") == 0 ? h->name : "", h->dyndns_zone);
+	// A reinstalled box has a new key: the name it had is "taken" until recovered.
+	html_printf(b, "<details id=\"dyn-recover\"><summary>Is the name yours from before "
+		       "(a reinstall, a new disk)?</summary><p class=\"muted\">The service "
+		       "e-mails a recovery token to the address the name was registered with; "
+		       "enter it here and the name moves to this server.</p>\n");
+	page_form_open(b, c, "/admin/https");
+	html_printf(b, "<div class=\"field\"><label for=\"rec-name\">Name</label><input "
+		       "id=\"rec-name\" name=\"name\" required maxlength=\"20\" "
+		       "autocapitalize=\"none\" spellcheck=\"false\"></div>"
+		       "<div class=\"actions\"><button type=\"submit\" name=\"op\" "
+		       "value=\"recovery\" class=\"btn btn-secondary\">E-mail me a recovery "
+		       "token</button></div>"
+		       "<div class=\"field\"><label for=\"rec-token\">Recovery token</label><input "
+		       "id=\"rec-token\" name=\"token\" maxlength=\"64\" autocomplete=\"off\" "
+		       "spellcheck=\"false\"></div><div class=\"actions\"><button type=\"submit\" "
+		       "name=\"op\" value=\"recover\" class=\"btn\">Recover the name</button>"
+		       "</div></form></details></section>\n");
 }
 
 static void own_domain(struct buf *b, const struct page_ctx *c, const struct page_https_wizard *h)

@@ -22,14 +22,25 @@ struct check_report {
 int parent_https_check_start(const struct config *c, const struct priv_msg *m,
 			     struct https_check *k, char *err, size_t errsz)
 {
-	bool name = m->action == HTTPS_CHECK_NAME;
-	if (!name && m->action != HTTPS_CHECK_PORT80) {
+	bool name = m->action != HTTPS_CHECK_PORT80;
+	if (m->action < HTTPS_CHECK_NAME || m->action > HTTPS_CHECK_RECOVER) {
 		snprintf(err, errsz, "unknown check");
 		return -1;
 	}
-	if (name ? !config_dynname_ok(m->text) : !config_domain_ok(m->text)) {
+	char label[sizeof(m->text)];
+	snprintf(label, sizeof(label), "%s", m->text);
+	if (m->action == HTTPS_CHECK_RECOVER) {
+		// "NAME TOKEN"
+		char *sp = strchr(label, ' ');
+		if (!sp || !https_token_ok(sp + 1)) {
+			snprintf(err, errsz, "a recovery token is 1 to 64 of A-Z, a-z, 0-9, '_' and '-'");
+			return -1;
+		}
+		*sp = '\0';
+	}
+	if (name ? !config_dynname_ok(label) : !config_domain_ok(label)) {
 		snprintf(err, errsz, name ? "'%.40s' is not 1 to 20 of a-z, 0-9 and '-'"
-					  : "'%.260s' is not a DNS name", m->text);
+					  : "'%.260s' is not a DNS name", label);
 		return -1;
 	}
 	if (name ? !c->dyndns_url[0] || !c->dyndns_zone[0] : !c->acme_directory[0]) {

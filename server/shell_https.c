@@ -49,21 +49,27 @@ static void post_https_page(struct web_req *w, struct http_response *r)
 {
 	if (!shell_require_admin(w, r) || !shell_form_ok(w, r))
 		return;
-	char mode[16], name[CONFIG_MAX_DOMAIN + 2], op[16];
+	char mode[16], name[CONFIG_MAX_DOMAIN + 2], op[16], token[80];
 	if (web_form(w, "mode", mode, sizeof(mode)) < 0)
 		mode[0] = '\0';
 	if (web_form(w, "name", name, sizeof(name)) < 0)
 		name[0] = '\0';
 	if (web_form(w, "op", op, sizeof(op)) < 0)
 		op[0] = '\0';
+	if (web_form(w, "token", token, sizeof(token)) < 0)
+		token[0] = '\0';
 	struct conn_wait *cw = conn_defer(w->conn);
 	if (!cw) {
 		shell_error(w, r, 500, "Out of memory. Try again.");
 		return;
 	}
-	bool check = strcmp(op, "check") == 0;
-	https_choice_start(w->srv, cw, true, check ? HTTPS_OP_AVAILABLE : HTTPS_OP_CHOOSE,
-			   check ? HTTPS_MODE_DYNDNS : https_mode_parse(mode), name);
+	enum https_op o = strcmp(op, "check") == 0      ? HTTPS_OP_AVAILABLE
+			  : strcmp(op, "recovery") == 0 ? HTTPS_OP_RECOVERY
+			  : strcmp(op, "recover") == 0  ? HTTPS_OP_RECOVER
+							: HTTPS_OP_CHOOSE;
+	https_choice_start(w->srv, cw, true, o,
+			   o == HTTPS_OP_CHOOSE ? https_mode_parse(mode) : HTTPS_MODE_DYNDNS, name,
+			   token);
 }
 
 static const struct web_route routes[] = {

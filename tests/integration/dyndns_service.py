@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import hashlib
 import http.server
+import secrets
 import json
 import os
 import re
@@ -59,6 +60,9 @@ class DynDNS:
         self.refused = []      # (path, status, text)
         self.address = {}      # name -> the address its A record holds
         self.pings = []        # (name, source address, answered)
+        self.emails = {}       # name -> the e-mail address it was registered with
+        self.outbox = []       # (email, name, token): the recovery "e-mails" sent
+        self.recovery = {}     # name -> the token sent last, until used
         self.lock = threading.RLock()
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key, "-out",
@@ -112,6 +116,23 @@ class DynDNS:
                 fqdn = f"{name}.{svc.zone}"
                 with svc.lock:
                     owner = svc.names.get(name)
+                    # Recovery (sandcats): a token e-mailed to the address the name was
+                    # registered with moves the name to the key that presents it.
+                    if self.path == "/sendrecoverytoken":
+                        if not owner or not svc.emails.get(name):
+                            return self.answer(404, f"no e-mail address is known for {name}")
+                        tok = secrets.token_hex(16)
+                        svc.recovery[name] = tok
+                        svc.outbox.append((svc.emails[name], name, tok))
+                        return self.answer(200, "a recovery token was sent to the e-mail "
+                                           f"address {name} was registered with")
+                    if self.path == "/recover":
+                        tok = svc.recovery.get(name)
+                        if not tok or form.get("recoveryToken") != tok:
+                            return self.answer(403, "that recovery token is not valid")
+                        del svc.recovery[name]
+                        svc.names[name] = fp
+                        return self.answer(200, f"{fqdn} now belongs to this key")
                     if self.path == "/available":
                         if owner and owner != fp:
                             return self.answer(409, f"the name {name} is taken")
@@ -120,6 +141,7 @@ class DynDNS:
                         if owner and owner != fp:
                             return self.answer(409, f"the name {name} is taken")
                         svc.names[name] = fp
+                        svc.emails[name] = form.get("email", "")
                     elif owner != fp:
                         return self.answer(403, f"this key does not hold {name}")
                 if self.path == "/register":

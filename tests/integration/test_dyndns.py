@@ -5,8 +5,9 @@
 # current, and gets a certificate for NAME.ZONE and *.NAME.ZONE from pebble through DNS-01
 # (the service publishes the TXT record through pebble-challtestsrv). curl --cacert with
 # pebble's root verifies the shell host and a ui-... session host. Then: the name taken by
-# another box, a reinstall with the same key getting its name back, and the service down,
-# each with a clear error and the previous certificate kept.
+# another box, a reinstall with the same key getting its name back, one that lost its key
+# recovering the name by e-mail token, and the service down, each with a clear error and the
+# previous certificate kept.
 import hashlib
 import os
 import re
@@ -112,6 +113,46 @@ def scenario(t):
     t.ok(ok and len(svc.updates) > before,
          "dyndns: a reinstall with the same key gets the name back and a new certificate")
     s3.stop()
+
+    # A reinstall that lost the key (the second box's data, a key of its own): recovery by
+    # the token the service e-mails to the address the name was registered with.
+    s2, admin2 = box(p, svc, "box", other, port, False, root)
+    r = admin2.post("/api/v1/https/available", {"name": "box"})
+    t.ok(r.status == 409, "recovery: the name is taken for the new key", (r.status, r.text()))
+    page = admin2.get("/admin/https").text()
+    t.ok('value="recovery"' in page and 'name="token"' in page,
+         "recovery: the HTTPS page offers it (asking for a token, entering it), without scripts")
+    r = admin2.post("/admin/https", form={"csrf": admin2.csrf, "op": "recovery", "name": "box"},
+                    headers={"Origin": s2.base_url})
+    page = admin2.get("/admin/https").text()
+    t.ok(r.status == 303 and "was sent to the e-mail address it was registered with" in page,
+         "recovery: without scripts, the form asks for a token and the page says where it went",
+         r.status)
+    r = admin2.post("/api/v1/https/recovery", {"name": "box"})
+    t.ok(r.status == 200 and "sent to the e-mail address" in r.json().get("message", ""),
+         "recovery: the API asks for a token too", r.text())
+    t.ok(len(svc.outbox) == 2 and all(m[:2] == ("owner@example.test", "box") for m in svc.outbox),
+         "recovery: the tokens went to the address the name was registered with", svc.outbox)
+    token = svc.outbox[-1][2] if svc.outbox else ""
+    r = admin2.post("/api/v1/https/recover", {"name": "box", "token": "0" * 32})
+    t.ok(r.status == 422 and "not valid" in r.text(),
+         "recovery: a wrong token is refused with the service's reason", (r.status, r.text()))
+    r = admin2.post("/api/v1/https/recover", {"name": "box", "token": "bad token!"})
+    t.ok(r.status == 400, "recovery: a token that cannot be one is refused before it is sent",
+         (r.status, r.text()))
+    r = admin2.post("/api/v1/https/recover", {"name": "box", "token": token})
+    t.ok(r.status == 200 and "belongs to this server again" in r.json().get("message", ""),
+         "recovery: the right token moves the name", r.text())
+    der2 = ssl.PEM_cert_to_DER_cert(
+        open(os.path.join(other, "tls", "acme", "dyndns.crt")).read())
+    t.eq(svc.names.get("box"), hashlib.sha256(der2).hexdigest(),
+         "recovery: the service now holds the name by the new box's key")
+    r = admin2.post("/api/v1/https", {"mode": "dyndns", "name": "box"})
+    t.ok(r.status == 200, "recovery: the name can be chosen again", (r.status, r.text()))
+    ok = wait_for(lambda: curl_ok(s2.tls_port, host, root)[0], 90)
+    t.ok(ok, "recovery: the recovered box gets a certificate for the name",
+         curl_ok(s2.tls_port, host, root)[1])
+    s2.stop()
 
     # The service is down: the first box starts with its certificate, says what is wrong,
     # and keeps serving the certificate it has.
