@@ -2,17 +2,16 @@
 // Module loading through libkmod: the image builder ran depmod over the shipped subset.
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libkmod.h>
 
 #include "console.h"
 #include "modules.h"
+#include "util.h"
 
 #define MAX_DEVICES 256
 #define MAX_ALIASES 512
@@ -78,13 +77,8 @@ static size_t read_devices(char *devices[], size_t max)
 				continue;
 			char path[512], buf[256];
 			snprintf(path, sizeof(path), "%s/%s/modalias", buses[b], e->d_name);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-			if (fd >= 0)
-				close(fd);
-			if (len <= 0)
+			if (util_read_small(path, buf, sizeof(buf)) <= 0)
 				continue;
-			buf[len] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
 			devices[n] = strdup(buf);
 			if (devices[n])
@@ -120,6 +114,7 @@ static bool wanted_here(struct kmod_module *m)
 		kmod_module_info_free_list(info);
 		return true;
 	}
+	// Read again for each module: one loaded earlier in the list (virtio_pci) adds devices.
 	char *devices[MAX_DEVICES];
 	size_t nd = read_devices(devices, MAX_DEVICES);
 	bool w = modules_wanted(aliases, na, (const char *const *)devices, nd, scsi_host_present());

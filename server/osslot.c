@@ -22,13 +22,8 @@
 char osslot_booted(void)
 {
 	char line[4096];
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, line, sizeof(line) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (util_read_small("/proc/cmdline", line, sizeof(line)) <= 0)
 		return 0;
-	line[n] = '\0';
 	for (char *p = line; (p = strstr(p, "silo.slot=")); p++)
 		if ((p == line || p[-1] == ' ') && (p[10] == 'a' || p[10] == 'b') &&
 		    (p[11] == ' ' || p[11] == '\n' || p[11] == '\0'))
@@ -49,13 +44,8 @@ static int find_partition(const char *partname, char *dev, size_t devsz)
 			continue;
 		char path[512], text[2048];
 		snprintf(path, sizeof(path), "/sys/class/block/%s/uevent", de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n <= 0)
+		if (util_read_small(path, text, sizeof(text)) <= 0)
 			continue;
-		text[n] = '\0';
 		char want[128];
 		snprintf(want, sizeof(want), "\nPARTNAME=%s\n", partname);
 		if (strstr(text, want) || strncmp(text, want + 1, strlen(want) - 1) == 0) {

@@ -256,14 +256,9 @@ static enum osupdate_result load_hex32(const char *path, unsigned char out[32], 
 				       size_t errsz)
 {
 	char text[80];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(OSU_E_IO, err, errsz, "%s: %s", path, strerror(errno));
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
+	ssize_t n = util_read_small(path, text, sizeof(text));
 	if (n < 0)
 		return fail(OSU_E_IO, err, errsz, "%s: %s", path, strerror(errno));
-	text[n] = '\0';
 	size_t bin = 0;
 	if ((n != 64 && !(n == 65 && text[64] == '\n')) ||
 	    sodium_hex2bin(out, 32, text, 64, NULL, &bin, NULL) != 0 || bin != 32)

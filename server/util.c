@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,6 +34,23 @@ int util_path(char *out, size_t outsz, const char *fmt, ...)
 		return -1;
 	}
 	return 0;
+}
+
+ssize_t util_read_small(const char *path, char *buf, size_t bufsz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, bufsz - 1);
+	while (n < 0 && errno == EINTR);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
 }
 
 int util_write_all(int fd, const void *p, size_t n)

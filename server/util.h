@@ -35,6 +35,9 @@ int util_path(char *out, size_t outsz, const char *fmt, ...) __attribute__((form
 
 // Writes all n bytes (retrying short writes and EINTR). 0 / -1 with errno.
 int util_write_all(int fd, const void *p, size_t n);
+// Reads a small file (a sysfs or proc entry) into buf with one read, NUL-terminated: at most
+// bufsz - 1 bytes. Their count, or -1 with errno.
+ssize_t util_read_small(const char *path, char *buf, size_t bufsz);
 
 // Monotonic milliseconds, for timers. Wall-clock seconds, for stored times.
 int64_t util_now_ms(void);
