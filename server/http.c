@@ -143,33 +143,32 @@ static bool list_has(const char *list, const char *tok)
 	return false;
 }
 
-// Applies a header's meaning to req; returns 0 or a status. NAME is NLEN bytes long: only
-// names of the lengths below are compared.
+// Applies a header's meaning to req; returns 0 or a status. NAME is NLEN bytes long.
 static int apply_header(struct http_request *req, const char *name, size_t nlen,
 			const char *value)
 {
-	if (nlen == 4 && strcasecmp(name, "Host") == 0) {
+	if (http_name_is(name, nlen, "Host")) {
 		if (req->host)
 			return 400; // RFC 9112 3.2: more than one Host is an error
 		req->host = value;
-	} else if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
+	} else if (http_name_is(name, nlen, "Content-Length")) {
 		int64_t n;
 		// Duplicates are refused even when equal: one value, one meaning.
 		if (req->content_length >= 0 || parse_content_length(value, &n) < 0)
 			return 400;
 		req->content_length = n;
-	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
+	} else if (http_name_is(name, nlen, "Transfer-Encoding")) {
 		if (req->chunked || req->minor == 0)
 			return 400;
 		if (strcasecmp(value, "chunked") != 0)
 			return 501;
 		req->chunked = true;
-	} else if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
+	} else if (http_name_is(name, nlen, "Connection")) {
 		if (list_has(value, "close"))
 			req->keep_alive = false;
 		else if (list_has(value, "keep-alive"))
 			req->keep_alive = true;
-	} else if (nlen == 6 && strcasecmp(name, "Expect") == 0) {
+	} else if (http_name_is(name, nlen, "Expect")) {
 		if (strcasecmp(value, "100-continue") != 0)
 			return 417;
 		req->expect_continue = true;

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 
@@ -17,6 +19,13 @@ enum http_method {
 	HTTP_GET = 1, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_PATCH, HTTP_OPTIONS,
 	HTTP_WEBDAV,   // PROPFIND, REPORT, MKCOL, ...: passed to grains, never routed by the shell
 };
+
+// A header name of nlen bytes is lit, ignoring case; lengths first (inline: a literal's
+// is known when compiling).
+static inline bool http_name_is(const char *name, size_t nlen, const char *lit)
+{
+	return nlen == strlen(lit) && strncasecmp(name, lit, nlen) == 0;
+}
 
 struct http_header {
 	const char *name;    // as sent; compare case-insensitively

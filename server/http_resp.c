@@ -91,20 +91,20 @@ static bool list_has(const char *list, const char *tok)
 	return false;
 }
 
-// NAME is NLEN bytes long: only names of the three lengths are compared.
+// NAME is NLEN bytes long.
 static enum http_resp_err apply_header(struct http_resp *r, const char *name, size_t nlen,
 				       const char *value)
 {
-	if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
+	if (http_name_is(name, nlen, "Content-Length")) {
 		// One value, one meaning: a second one, even an equal one, is refused.
 		if (r->content_length >= 0 || !parse_length(value, &r->content_length))
 			return HTTP_RESP_BAD_LENGTH;
-	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
+	} else if (http_name_is(name, nlen, "Transfer-Encoding")) {
 		// RFC 9112 6.1: only chunked is understood here; none at all in HTTP/1.0.
 		if (r->chunked || r->minor == 0 || strcasecmp(value, "chunked") != 0)
 			return HTTP_RESP_BAD_FRAMING;
 		r->chunked = true;
-	} else if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
+	} else if (http_name_is(name, nlen, "Connection")) {
 		if (list_has(value, "close"))
 			r->close = true;
 		else if (list_has(value, "keep-alive"))

@@ -63,8 +63,6 @@ static const struct wire_name resp_ok[] = {
 	WIRE_NAME("Sec-WebSocket-Extensions"), WIRE_NAME("Upgrade"),
 };
 
-#define NAMES(a) a, sizeof(a) / sizeof(a[0])
-
 static bool passes(const struct wire_name *set, size_t n, struct wire_str name)
 {
 	return wire_name_in(name, set, n) ||
@@ -237,8 +235,7 @@ static void on_response(struct gc_stream *s, void *arg, const struct wire_respon
 	r->status = wr->status;
 	for (size_t i = 0; i < wr->nheaders; i++) {
 		const struct wire_header *h = &wr->headers[i];
-		if (!passes(NAMES(resp_ok), h->name) ||
-		    !cookie_ok(h))
+		if (!passes(WIRE_NAMES(resp_ok), h->name) || !cookie_ok(h))
 			continue;
 		resp_header_raw(r, h->name.p, h->name.len, h->value.p, h->value.len);
 	}
@@ -342,7 +339,7 @@ static void make_request(struct proxy *p, const struct http_request *h, struct w
 			wr->headers[wr->nheaders++] = (struct wire_header){wire_s("Connection"), wire_s("Upgrade")};
 			continue;
 		}
-		if (passes(NAMES(req_ok), wire_s(n)))
+		if (passes(WIRE_NAMES(req_ok), wire_s(n)))
 			wr->headers[wr->nheaders++] = (struct wire_header){wire_s(n), wire_s(h->headers[i].value)};
 	}
 }

@@ -8,13 +8,7 @@
 #include "chars.h"
 #include "wire.h"
 
-// --- Character classes (chars.h), as predicates for all_chars ---
-
-static bool is_tchar(unsigned char c) { return ch_tchar(c); }
-static bool is_host_char(unsigned char c) { return ch_host(c); }
-static bool is_id_char(unsigned char c) { return ch_id(c); }
-static bool is_lower_hex(unsigned char c) { return ch_lower_hex(c); }
-static bool is_value_char(unsigned char c) { return ch_value(c); }
+// --- Character classes (chars.h, and the two below) ---
 
 // Request-target bytes: visible ASCII; '#' never (a fragment is not sent).
 static bool is_path_char(unsigned char c)
@@ -75,7 +69,7 @@ static enum wire_err check_username(struct wire_str s)
 
 static enum wire_err check_value(struct wire_str v)
 {
-	if (!all_chars(v, is_value_char))
+	if (!all_chars(v, ch_value))
 		return WIRE_ERR_VALUE;
 	// No surrounding whitespace: it would not survive a round trip through HTTP/1.1.
 	if (v.len && (v.p[0] == ' ' || v.p[0] == '\t' || v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
@@ -94,7 +88,7 @@ static enum wire_err check_headers(const struct wire_header *h, size_t n)
 		total += h[i].name.len + h[i].value.len;
 		if (total > WIRE_MAX_HEADER_BYTES)
 			return WIRE_ERR_LIMIT;
-		if (!h[i].name.len || !all_chars(h[i].name, is_tchar))
+		if (!h[i].name.len || !all_chars(h[i].name, ch_tchar))
 			return WIRE_ERR_VALUE;
 		enum wire_err e = check_value(h[i].value);
 		if (e)
@@ -112,25 +106,25 @@ static enum wire_err check_request(const struct wire_request *r)
 	    r->session_id.len > WIRE_MAX_ID || r->tab_id.len > WIRE_MAX_ID ||
 	    r->user_id.len > 32 || r->npermissions > WIRE_MAX_PERMISSIONS)
 		return WIRE_ERR_LIMIT;
-	if (!r->method.len || !all_chars(r->method, is_tchar))
+	if (!r->method.len || !all_chars(r->method, ch_tchar))
 		return WIRE_ERR_VALUE;
-	if (!all_chars(r->host, is_host_char))
+	if (!all_chars(r->host, ch_host))
 		return WIRE_ERR_VALUE;
 	if (!r->path.len || r->path.p[0] != '/' || !all_chars(r->path, is_path_char))
 		return WIRE_ERR_VALUE;
 	if (!all_chars(r->query, is_query_char))
 		return WIRE_ERR_VALUE;
-	if ((r->user_id.len != 0 && r->user_id.len != 32) || !all_chars(r->user_id, is_lower_hex))
+	if ((r->user_id.len != 0 && r->user_id.len != 32) || !all_chars(r->user_id, ch_lower_hex))
 		return WIRE_ERR_VALUE;
 	enum wire_err e = check_username(r->username);
 	if (e)
 		return e;
-	if (!all_chars(r->session_id, is_id_char) || !all_chars(r->tab_id, is_id_char))
+	if (!all_chars(r->session_id, ch_id) || !all_chars(r->tab_id, ch_id))
 		return WIRE_ERR_VALUE;
 	for (size_t i = 0; i < r->npermissions; i++) {
 		if (r->permissions[i].len > WIRE_MAX_PERMISSION)
 			return WIRE_ERR_LIMIT;
-		if (!r->permissions[i].len || !all_chars(r->permissions[i], is_id_char))
+		if (!r->permissions[i].len || !all_chars(r->permissions[i], ch_id))
 			return WIRE_ERR_VALUE;
 	}
 	return check_headers(r->headers, r->nheaders);

@@ -105,6 +105,8 @@ struct wire_name {
 	size_t len;
 };
 #define WIRE_NAME(lit) {lit, sizeof(lit) - 1}
+// An array of them as wire_name_in's set and n.
+#define WIRE_NAMES(a) (a), sizeof(a) / sizeof((a)[0])
 
 // Whether S is one of the N names in SET, ignoring case.
 bool wire_name_in(struct wire_str s, const struct wire_name *set, size_t n);

@@ -303,15 +303,15 @@ static int build_head(struct bstream *s, const struct wire_request *r)
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct wire_header *h = &r->headers[i];
 		// The front strips X-Sandstorm-* already; a second check costs nothing.
-		if (wire_header_reserved(h->name) ||
-		    wire_name_in(h->name, dropped_headers, sizeof(dropped_headers) / sizeof(dropped_headers[0])))
+		if (wire_header_reserved(h->name) || wire_name_in(h->name, WIRE_NAMES(dropped_headers)))
 			continue;
 		buf_append(o, h->name.p, h->name.len);
 		put_line(o, "", h->value);
 	}
 	buf_puts(o, r->https ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	if (r->host.len) {
-		buf_puts(o, r->https ? "X-Sandstorm-Base-Path: https://" : "X-Sandstorm-Base-Path: http://");
+		buf_puts(o, r->https ? "X-Sandstorm-Base-Path: https://"
+				     : "X-Sandstorm-Base-Path: http://");
 		buf_append(o, r->host.p, r->host.len);
 		buf_puts(o, "\r\n");
 	}
@@ -764,7 +764,7 @@ static bool send_response(struct bstream *s, const struct http_resp *hr)
 	struct wire_response r = {.status = hr->status, .content_length = hr->content_length};
 	for (size_t i = 0; i < hr->nheaders; i++) {
 		struct wire_str name = wire_s(hr->headers[i].name);
-		if (wire_name_in(name, hop_headers, sizeof(hop_headers) / sizeof(hop_headers[0])))
+		if (wire_name_in(name, WIRE_NAMES(hop_headers)))
 			continue;
 		if (hr->status != 101 && wire_str_caseeq(name, "Upgrade"))
 			continue;
