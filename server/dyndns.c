@@ -100,23 +100,24 @@ static int call(struct dyndns *d, const char *path, const char *form, const char
 	return 0;
 }
 
-static char *escaped(const char *s)
+// POSTs rawHostname=NAME&FIELD=VALUE, the value escaped (an e-mail address, a token).
+static int call_with(struct dyndns *d, const char *path, const char *field, const char *value,
+		     const char *what)
 {
-	char *e = curl_easy_escape(NULL, s, 0);
-	char *copy = e ? strdup(e) : NULL;
-	curl_free(e);
-	return copy;
+	char *v = curl_easy_escape(NULL, value, 0);
+	char form[1024]; // an escaped 255-byte address takes 765
+	int n = v ? snprintf(form, sizeof(form), "rawHostname=%s&%s=%s", d->name, field, v) : -1;
+	curl_free(v);
+	if (n < 0 || (size_t)n >= sizeof(form)) {
+		snprintf(d->err, sizeof(d->err), "%s: the %s does not fit in a request", what, field);
+		return -1;
+	}
+	return call(d, path, form, what);
 }
 
 int dyndns_register(struct dyndns *d)
 {
-	char *email = escaped(d->email ? d->email : "");
-	char form[512];
-	if (!email)
-		return -1;
-	snprintf(form, sizeof(form), "rawHostname=%s&email=%s", d->name, email);
-	free(email);
-	return call(d, "/register", form, "registering the name");
+	return call_with(d, "/register", "email", d->email ? d->email : "", "registering the name");
 }
 
 int dyndns_available(struct dyndns *d)
@@ -137,13 +138,7 @@ int dyndns_send_recovery(struct dyndns *d)
 
 int dyndns_recover(struct dyndns *d, const char *token)
 {
-	char *tok = escaped(token);
-	char form[256];
-	if (!tok)
-		return -1;
-	snprintf(form, sizeof(form), "rawHostname=%s&recoveryToken=%s", d->name, tok);
-	free(tok);
-	return call(d, "/recover", form, "recovering the name");
+	return call_with(d, "/recover", "recoveryToken", token, "recovering the name");
 }
 
 int dyndns_update(struct dyndns *d)

@@ -57,12 +57,12 @@ static void check_name(const struct config *c, const char *name, const char *ca,
 	}
 }
 
-int https_token_ok(const char *t)
+bool https_token_ok(const char *t)
 {
 	size_t n = 0;
 	for (; t[n]; n++)
 		if (!ch_alnum((unsigned char)t[n]) && t[n] != '_' && t[n] != '-')
-			return 0;
+			return false;
 	return n >= 1 && n <= 64;
 }
 
@@ -80,8 +80,8 @@ static void recover_name(const struct config *c, const char *name, const char *t
 		*status = d.status >= 400 && d.status < 500 ? EACCES : EIO;
 		snprintf(text, textsz, "%s", d.err);
 	} else if (token) {
-		snprintf(text, textsz, "%s.%s belongs to this server again: choose it below", name,
-			 c->dyndns_zone);
+		snprintf(text, textsz, "%s.%s belongs to this server again: choose it to get its "
+			 "certificate", name, c->dyndns_zone);
 	} else {
 		snprintf(text, textsz, "a recovery token for %s.%s was sent to the e-mail address it "
 			 "was registered with", name, c->dyndns_zone);
@@ -187,8 +187,8 @@ static void check_port80(const struct config *c, const char *name, int32_t *stat
 	buf_free(&body);
 }
 
-void https_check_run(const struct config *c, int kind, const char *name, int32_t *status,
-		     char *text, size_t textsz)
+void https_check_run(const struct config *c, int kind, const char *name, const char *token,
+		     int32_t *status, char *text, size_t textsz)
 {
 	*status = 0;
 	char *ca = NULL;
@@ -206,21 +206,9 @@ void https_check_run(const struct config *c, int kind, const char *name, int32_t
 		snprintf(text, textsz, "the check cannot drop its privileges");
 	} else if (kind == HTTPS_CHECK_NAME) {
 		check_name(c, name, ca, ca_len, status, text, textsz);
-	} else if (kind == HTTPS_CHECK_RECOVERY) {
-		recover_name(c, name, NULL, ca, ca_len, status, text, textsz);
-	} else if (kind == HTTPS_CHECK_RECOVER) {
-		// "NAME TOKEN", both checked by the parent.
-		char n[CONFIG_MAX_DOMAIN + 1];
-		const char *sp = strchr(name, ' ');
-		size_t len = sp ? (size_t)(sp - name) : 0;
-		if (!sp || len >= sizeof(n)) {
-			*status = EINVAL;
-			snprintf(text, textsz, "no recovery token was given");
-		} else {
-			memcpy(n, name, len);
-			n[len] = '\0';
-			recover_name(c, n, sp + 1, ca, ca_len, status, text, textsz);
-		}
+	} else if (kind == HTTPS_CHECK_RECOVERY || kind == HTTPS_CHECK_RECOVER) {
+		recover_name(c, name, kind == HTTPS_CHECK_RECOVER ? token : NULL, ca, ca_len, status,
+			     text, textsz);
 	} else {
 		check_port80(c, name, status, text, textsz);
 	}

@@ -27,16 +27,18 @@ int parent_https_check_start(const struct config *c, const struct priv_msg *m,
 		snprintf(err, errsz, "unknown check");
 		return -1;
 	}
+	// HTTPS_CHECK_RECOVER's text is "NAME TOKEN": split here, once, for the check.
 	char label[sizeof(m->text)];
+	const char *token = NULL;
 	snprintf(label, sizeof(label), "%s", m->text);
 	if (m->action == HTTPS_CHECK_RECOVER) {
-		// "NAME TOKEN"
 		char *sp = strchr(label, ' ');
 		if (!sp || !https_token_ok(sp + 1)) {
 			snprintf(err, errsz, "a recovery token is 1 to 64 of A-Z, a-z, 0-9, '_' and '-'");
 			return -1;
 		}
 		*sp = '\0';
+		token = sp + 1;
 	}
 	if (name ? !config_dynname_ok(label) : !config_domain_ok(label)) {
 		snprintf(err, errsz, name ? "'%.40s' is not 1 to 20 of a-z, 0-9 and '-'"
@@ -70,7 +72,7 @@ int parent_https_check_start(const struct config *c, const struct priv_msg *m,
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
 		signal(SIGPIPE, SIG_IGN);
 		struct check_report rep = {0};
-		https_check_run(c, m->action, m->text, &rep.status, rep.text, sizeof(rep.text));
+		https_check_run(c, m->action, label, token, &rep.status, rep.text, sizeof(rep.text));
 		_exit(write(p[1], &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 1);
 	}
 	close(p[1]);
