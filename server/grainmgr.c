@@ -460,21 +460,19 @@ void grainmgr_handle(struct web_req *w, struct http_response *r, const char *hos
 		return;
 	}
 	char cookie[TOKEN_HEX_LEN + 2], hash[TOKEN_HEX_LEN + 1];
-	if (!web_cookie(w, "silo_grain", cookie, sizeof(cookie)) || !token_valid(cookie) ||
-	    !x->secret_hash[0]) {
+	bool ok = web_cookie(w, "silo_grain", cookie, sizeof(cookie)) && token_valid(cookie) &&
+		  x->secret_hash[0];
+	// The cookie is hashed once; later requests compare it with the one that matched.
+	if (ok && !(x->secret_seen[0] && token_equal(cookie, x->secret_seen))) {
+		token_hash(cookie, hash);
+		ok = token_equal(hash, x->secret_hash);
+		if (ok)
+			memcpy(x->secret_seen, cookie, sizeof(x->secret_seen));
+	}
+	if (!ok) {
 		deny(r, 403, "This grain session belongs to another browser. Open the grain from "
 			     "the shell.");
 		return;
-	}
-	// The cookie is hashed once; later requests compare it with the one that matched.
-	if (!x->secret_seen[0] || !token_equal(cookie, x->secret_seen)) {
-		token_hash(cookie, hash);
-		if (!token_equal(hash, x->secret_hash)) {
-			deny(r, 403, "This grain session belongs to another browser. Open the grain "
-				     "from the shell.");
-			return;
-		}
-		memcpy(x->secret_seen, cookie, sizeof(x->secret_seen));
 	}
 	// Access is resolved again after anything that may have taken it away, so a
 	// revocation takes effect on the next request.

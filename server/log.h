@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Logging to stderr, one line per event, and the die() family for set-up code.
 #pragma once
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_info(...) log_msg("info", __VA_ARGS__)
 #define log_warn(...) log_msg("warn", __VA_ARGS__)
 #define log_err(...) log_msg("error", __VA_ARGS__)
-#include <stddef.h>
+
 // The info line of one answered request, as log_info("%.32s %.200s %d %zuB %lldms %.64s", ...)
 // would write it, without printf's cost (one per request).
 void log_access(const char *method, const char *target, int status, size_t bytes,

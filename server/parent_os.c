@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "osslot.h"
 #include "config.h"
+#include "osslot.h"
 #include "osupdate.h"
 #include "parent_os.h"
 

@@ -167,8 +167,8 @@ void resp_serialize_head(struct http_response *r, struct buf *out, bool keep_ali
 	put_head(r, out, keep_alive, tls);
 	if (chunked)
 		buf_puts(out, "Transfer-Encoding: chunked\r\n");
-	else if (r->stream_length >= 0 && r->status >= 200 && r->status != 204 && r->status != 304)
-	{
+	else if (r->stream_length >= 0 && r->status >= 200 && r->status != 204 &&
+		 r->status != 304) {
 		buf_puts(out, "Content-Length: ");
 		buf_put_u64(out, (uint64_t)r->stream_length);
 		buf_puts(out, "\r\n");

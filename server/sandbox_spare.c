@@ -37,7 +37,6 @@ static struct {
 	pid_t pid;        // 0: none
 	int sock;         // the parent's end
 	struct cgroup cg;
-	cap_t no_caps;    // the child's copy is what it drops to
 	bool useless;     // not a v1 host: no spare is made again
 	unsigned serial;
 } spare = {.sock = -1};
@@ -204,9 +203,6 @@ static void forget(void)
 		close(spare.sock);
 	spare.sock = -1;
 	spare.pid = 0;
-	if (spare.no_caps)
-		cap_free(spare.no_caps);
-	spare.no_caps = NULL;
 }
 
 void sandbox_spare_drop(void)
@@ -251,17 +247,19 @@ void sandbox_spare_make(void)
 		return;
 	}
 	int sv[2];
-	if (!(spare.no_caps = cap_init()) ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	cap_t no_caps = cap_init(); // the child's copy is what it drops to
+	if (!no_caps || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_warn("sandbox: no spare grain init: %s", strerror(errno));
+		if (no_caps)
+			cap_free(no_caps);
 		cgroup_destroy(&spare.cg);
-		forget();
 		return;
 	}
 	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), NULL, NULL,
 				   NULL, NULL);
 	if (pid == 0)
-		spare_main(sv[1], filter, spare.no_caps);
+		spare_main(sv[1], filter, no_caps);
+	cap_free(no_caps);
 	close(sv[1]);
 	spare.sock = sv[0];
 	if (pid < 0) {

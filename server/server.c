@@ -178,12 +178,14 @@ int server_adopt_host(struct server *s, const char *host)
 		port = NULL; // an IPv6 address without a port
 	char url[sizeof(s->base_url)], sh[sizeof(s->shell_host)];
 	int n = snprintf(sh, sizeof(sh), "%s%s", host, port ? port : "");
-	if (!s->base_tls || !host[0] || n < 0 || (size_t)n >= sizeof(sh) ||
-	    (size_t)snprintf(url, sizeof(url), "https://%s", sh) >= sizeof(url))
+	if (!s->base_tls || !host[0] || n < 0 || (size_t)n >= sizeof(sh))
 		return -1;
+	// Lowercase, as shell_host is compared with the Host header; the URL is made from it.
 	for (char *p = sh; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p + 32);
+	if ((size_t)snprintf(url, sizeof(url), "https://%s", sh) >= sizeof(url))
+		return -1;
 	if (strcmp(sh, s->shell_host) == 0)
 		return 0;
 	// The address silo started at stays; a second choice replaces only the name.

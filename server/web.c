@@ -107,7 +107,7 @@ bool web_origin_ok(const struct web_req *w)
 	// Without Origin, a Referer from another site still tells a cross-site form post.
 	const char *ref = o ? o : http_header(w->http, "Referer");
 	if (!ref)
-		return !o;
+		return true;
 	return same_origin(w->srv->base_url, ref) ||
 	       (w->srv->alias_url[0] && same_origin(w->srv->alias_url, ref));
 }

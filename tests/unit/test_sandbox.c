@@ -671,6 +671,7 @@ static void test_spare(void)
 	run_free(&r);
 	sandbox_spare_make();
 	spare = spare_cgroup_pid(leaf, &any);
+	CHECK(spare > 0, "sandbox: another spare is made after one was used (pid %d)", spare);
 	if (spare > 0)
 		kill(spare, SIGKILL);
 	for (int i = 0; i < 100 && spare > 0 && kill(spare, 0) == 0; i++) {
